@@ -1,0 +1,254 @@
+"""One customer record across channels: identity resolution, merge (undoable), split.
+
+Rules: a known identity is its customer. A new *verified* identity whose email
+matches a customer's *verified* email joins that customer. Anything less is not
+proof: two unverified identities are never merged silently; a merge suggestion
+is recorded for a person to decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contactcenter.domain import InboundMessage, utcnow
+from contactcenter.storage.models import (
+    Conversation,
+    Customer,
+    Event,
+    Identity,
+    MergeRecord,
+    MergeSuggestion,
+)
+
+
+class CustomerError(ValueError):
+    """A customer operation that cannot be done as asked (the message says why)."""
+
+
+@dataclass(slots=True)
+class Resolved:
+    customer: Customer
+    identity: Identity
+    new_customer: bool
+
+
+def _claimed_email(msg: InboundMessage) -> str | None:
+    email = msg.email or (msg.sender.value if msg.sender.channel == "email" else None)
+    return email.strip().lower() if email and "@" in email else None
+
+
+async def live_customer(session: AsyncSession, customer_id: int) -> Customer:
+    """The customer a (possibly merged-away) id now lives in."""
+    customer = await session.get(Customer, customer_id)
+    seen: set[int] = set()
+    while customer is not None and customer.merged_into_id is not None:
+        if customer.id in seen:  # a cycle would be a bug; stop rather than spin
+            break
+        seen.add(customer.id or 0)
+        customer = await session.get(Customer, customer.merged_into_id)
+    if customer is None:
+        raise CustomerError(f"customer {customer_id} does not exist")
+    return customer
+
+
+async def resolve_customer(session: AsyncSession, msg: InboundMessage) -> Resolved:
+    identity = (
+        await session.exec(
+            select(Identity).where(
+                Identity.channel == msg.sender.channel, Identity.address == msg.sender.value
+            )
+        )
+    ).first()
+    email = _claimed_email(msg)
+    if identity is not None:
+        customer = await live_customer(session, identity.customer_id)
+        if msg.verified and not identity.verified:
+            identity.verified = True
+            session.add(identity)
+        if msg.display_name and not customer.name:
+            customer.name = msg.display_name
+            session.add(customer)
+        return Resolved(customer, identity, new_customer=False)
+
+    customer: Customer | None = None
+    if msg.verified and email:
+        customer = (
+            await session.exec(
+                select(Customer).where(
+                    Customer.email == email,
+                    col(Customer.email_verified).is_(True),
+                    col(Customer.merged_into_id).is_(None),
+                )
+            )
+        ).first()
+    new_customer = customer is None
+    if customer is None:
+        customer = Customer(
+            name=msg.display_name, email=email, email_verified=bool(msg.verified and email)
+        )
+        session.add(customer)
+        await session.flush()
+    identity = Identity(
+        channel=msg.sender.channel,
+        address=msg.sender.value,
+        verified=msg.verified,
+        customer_id=customer.id or 0,
+        email=email,
+        display_name=msg.display_name,
+    )
+    session.add(identity)
+    await session.flush()
+    assert customer.id is not None
+    session.add(
+        Event(
+            customer_id=customer.id,
+            kind="identity_added" if not new_customer else "customer_created",
+            data={"channel": identity.channel, "address": identity.address,
+                  "verified": identity.verified},
+        )
+    )
+    if new_customer and email:
+        await _suggest_merges(session, customer, email)
+    return Resolved(customer, identity, new_customer=new_customer)
+
+
+async def _suggest_merges(session: AsyncSession, customer: Customer, email: str) -> None:
+    others = (
+        await session.exec(
+            select(Customer).where(
+                Customer.email == email,
+                Customer.id != customer.id,
+                col(Customer.merged_into_id).is_(None),
+            ).limit(5)
+        )
+    ).all()
+    for other in others:
+        assert customer.id is not None and other.id is not None
+        session.add(
+            MergeSuggestion(
+                customer_id=customer.id,
+                other_customer_id=other.id,
+                reason=f"same email {email}, not both verified",
+            )
+        )
+
+
+async def merge_customers(session: AsyncSession, source_id: int, target_id: int) -> MergeRecord:
+    """Move every identity and conversation of ``source`` onto ``target``; undoable."""
+    if source_id == target_id:
+        raise CustomerError("cannot merge a customer into itself")
+    source = await session.get(Customer, source_id)
+    target = await session.get(Customer, target_id)
+    if source is None or target is None:
+        raise CustomerError("both customers must exist")
+    if source.merged_into_id is not None or target.merged_into_id is not None:
+        raise CustomerError("a customer that was merged away cannot be merged again")
+    identities = (
+        await session.exec(select(Identity).where(Identity.customer_id == source_id))
+    ).all()
+    conversations = (
+        await session.exec(select(Conversation).where(Conversation.customer_id == source_id))
+    ).all()
+    for identity in identities:
+        identity.customer_id = target_id
+        session.add(identity)
+    for conv in conversations:
+        conv.customer_id = target_id
+        session.add(conv)
+    source.merged_into_id = target_id
+    if not target.email and source.email:
+        target.email, target.email_verified = source.email, source.email_verified
+    if not target.name and source.name:
+        target.name = source.name
+    session.add_all([source, target])
+    record = MergeRecord(
+        source_customer_id=source_id,
+        target_customer_id=target_id,
+        identity_ids=[i.id for i in identities if i.id is not None],
+        conversation_ids=[c.id for c in conversations if c.id is not None],
+    )
+    session.add(record)
+    suggestions = (
+        await session.exec(
+            select(MergeSuggestion).where(
+                MergeSuggestion.status == "open",
+                or_(
+                    (col(MergeSuggestion.customer_id) == source_id)
+                    & (col(MergeSuggestion.other_customer_id) == target_id),
+                    (col(MergeSuggestion.customer_id) == target_id)
+                    & (col(MergeSuggestion.other_customer_id) == source_id),
+                ),
+            )
+        )
+    ).all()
+    for suggestion in suggestions:
+        suggestion.status = "merged"
+        session.add(suggestion)
+    await session.flush()
+    session.add(Event(customer_id=target_id, kind="customer_merged",
+                      data={"merge_id": record.id, "source_customer_id": source_id}))
+    return record
+
+
+async def undo_merge(session: AsyncSession, merge_id: int) -> MergeRecord:
+    record = await session.get(MergeRecord, merge_id)
+    if record is None:
+        raise CustomerError(f"merge {merge_id} does not exist")
+    if record.undone_at is not None:
+        raise CustomerError(f"merge {merge_id} was already undone")
+    source = await session.get(Customer, record.source_customer_id)
+    if source is None:
+        raise CustomerError("the merged customer no longer exists")
+    for identity_id in record.identity_ids:
+        identity = await session.get(Identity, identity_id)
+        if identity is not None and identity.customer_id == record.target_customer_id:
+            identity.customer_id = record.source_customer_id
+            session.add(identity)
+    for conversation_id in record.conversation_ids:
+        conv = await session.get(Conversation, conversation_id)
+        if conv is not None and conv.customer_id == record.target_customer_id:
+            conv.customer_id = record.source_customer_id
+            session.add(conv)
+    source.merged_into_id = None
+    record.undone_at = utcnow()
+    session.add_all([source, record])
+    session.add(Event(customer_id=record.target_customer_id, kind="merge_undone",
+                      data={"merge_id": record.id}))
+    return record
+
+
+async def split_identity(session: AsyncSession, identity_id: int) -> Customer:
+    """Give one identity (and the conversations held with it) a customer of its own."""
+    identity = await session.get(Identity, identity_id)
+    if identity is None:
+        raise CustomerError(f"identity {identity_id} does not exist")
+    count = (
+        await session.exec(
+            select(func.count()).select_from(Identity).where(
+                Identity.customer_id == identity.customer_id
+            )
+        )
+    ).one()
+    if count < 2:
+        raise CustomerError("the customer has only this identity; nothing to split off")
+    old_customer_id = identity.customer_id
+    customer = Customer(name=identity.display_name, email=identity.email,
+                        email_verified=identity.verified and identity.email is not None)
+    session.add(customer)
+    await session.flush()
+    assert customer.id is not None
+    identity.customer_id = customer.id
+    session.add(identity)
+    conversations = (
+        await session.exec(select(Conversation).where(Conversation.identity_id == identity_id))
+    ).all()
+    for conv in conversations:
+        conv.customer_id = customer.id
+        session.add(conv)
+    session.add(Event(customer_id=old_customer_id, kind="identity_split",
+                      data={"identity_id": identity_id, "new_customer_id": customer.id}))
+    return customer

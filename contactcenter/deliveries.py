@@ -1,0 +1,123 @@
+"""Writing outgoing work into the outbox, inside the caller's transaction.
+
+Both the router (bot replies, escalations) and agent actions (replies, status
+changes) go through here, so every delivery row has one shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contactcenter.domain import AuthorKind, Direction, utcnow
+from contactcenter.storage.models import (
+    Agent,
+    Conversation,
+    Customer,
+    Delivery,
+    Identity,
+    Message,
+)
+
+
+class DeliveryWriter:
+    def __init__(self, desks: Sequence[str]) -> None:
+        self.desks = tuple(desks)
+
+    async def reply(
+        self,
+        s: AsyncSession,
+        conv: Conversation,
+        text: str,
+        *,
+        author: AuthorKind,
+        agent_id: int | None = None,
+        suggestions: Sequence[dict[str, Any]] = (),
+        actions: Sequence[str] = (),
+        meta: dict[str, Any] | None = None,
+        source: str | None = None,
+        source_message_id: str | None = None,
+    ) -> Message:
+        """Store an outgoing message and queue its delivery on the conversation's channel."""
+        message = Message(
+            conversation_id=conv.id or 0,
+            channel=source or conv.channel,
+            channel_message_id=source_message_id,
+            direction=Direction.OUTBOUND,
+            author_kind=author,
+            agent_id=agent_id,
+            text=text,
+            meta={**(meta or {}), "suggestions": list(suggestions), "actions": list(actions)},
+        )
+        s.add(message)
+        await s.flush()
+        identity = await s.get(Identity, conv.identity_id)
+        s.add(
+            Delivery(
+                kind="message",
+                target=conv.channel,
+                conversation_id=conv.id or 0,
+                message_id=message.id,
+                recipient=identity.address if identity else None,
+                payload={"suggestions": list(suggestions), "actions": list(actions)},
+            )
+        )
+        conv.updated_at = utcnow()
+        s.add(conv)
+        return message
+
+    def desk(self, s: AsyncSession, conv: Conversation, kind: str, payload: dict[str, Any]) -> None:
+        """Tell every configured desk (Slack, ...) about something in this conversation."""
+        for desk in self.desks:
+            s.add(
+                Delivery(
+                    kind="desk",
+                    target=desk,
+                    conversation_id=conv.id or 0,
+                    payload={"kind": kind, **payload},
+                )
+            )
+
+
+async def conversation_snapshot(s: AsyncSession, conv: Conversation, *, last: int = 5) -> dict[str, Any]:
+    """What an agent needs at a glance: who, where, what was said, what the KB suggests."""
+    customer = await s.get(Customer, conv.customer_id)
+    identities = (
+        await s.exec(select(Identity).where(Identity.customer_id == conv.customer_id))
+    ).all()
+    messages = (
+        await s.exec(
+            select(Message)
+            .where(Message.conversation_id == conv.id, col(Message.internal).is_(False))
+            .order_by(col(Message.id).desc())
+            .limit(last)
+        )
+    ).all()
+    assignee = await s.get(Agent, conv.assignee_id) if conv.assignee_id else None
+    return {
+        "conversation_id": conv.id,
+        "status": conv.status,
+        "channel": conv.channel,
+        "subject": conv.subject,
+        "priority": conv.priority,
+        "tags": list(conv.tags),
+        "assignee": {"id": assignee.id, "name": assignee.name} if assignee else None,
+        "customer": {
+            "id": customer.id if customer else None,
+            "name": customer.name if customer else None,
+            "email": customer.email if customer else None,
+            "identities": [
+                {"channel": i.channel, "address": i.address, "verified": i.verified}
+                for i in identities
+            ],
+        },
+        "messages": [
+            {"id": m.id, "author": m.author_kind, "text": m.text[:3000],
+             "created_at": m.created_at.isoformat()}
+            for m in reversed(messages)
+        ],
+        "suggestions": list(conv.suggestions),
+    }

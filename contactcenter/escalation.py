@@ -1,0 +1,67 @@
+"""When the bot must hand over, read from the customer's own words. Pure functions.
+
+A customer who asks for a person in plain words gets one, whatever the
+knowledge base thinks. The patterns cover the usual phrasings in English and
+a few other languages; they are deliberately about *asking for a human*, so
+"my agent number is wrong" does not escalate while "can I talk to an agent" does.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_HUMAN_NOUNS = (
+    r"(?:a\s+|an\s+|the\s+|some\s*|real\s+|live\s+|actual\s+)*"
+    r"(?:human(?:\s+being)?|person|people|someone|somebody|agent|operator|representative|"
+    r"rep|staff|employee|support\s+agent|customer\s+service|manager|supervisor)"
+)
+_ASK_VERBS = (
+    r"(?:talk|speak|chat|connect|transfer|put\s+me\s+through|get|want|need|give\s+me|"
+    r"escalate|reach|contact)"
+)
+_PATTERNS = [
+    re.compile(rf"\b{_ASK_VERBS}\b(?:\s+\w+){{0,3}}?\s+(?:to\s+|with\s+)?{_HUMAN_NOUNS}\b"),
+    re.compile(rf"^\s*(?:a\s+|an\s+)?(?:real\s+|live\s+)?{_HUMAN_NOUNS}\s*(?:please|pls|now)?\s*[.!?]*\s*$"),
+    re.compile(r"\b(?:is\s+there|are\s+you)\s+(?:a\s+)?(?:real\s+)?(?:human|person|bot|robot)\b"),
+    re.compile(r"\bstop\s+(?:the\s+)?bot\b|\bno\s+more\s+bot\b|\bnot\s+a\s+bot\b"),
+    re.compile(r"\bhuman\s+please\b|\btalk\s+to\s+a\s+human\b|\bescalate\b"),
+    # Other languages: de, fr, es, it, nl, pt.
+    re.compile(r"\b(?:mitarbeiter|menschen|mensch)\b"),
+    re.compile(r"\b(?:parler\s+a|un\s+humain|une\s+personne|un\s+conseiller|un\s+agent)\b"),
+    re.compile(r"\b(?:hablar\s+con|una\s+persona|un\s+humano|un\s+agente)\b"),
+    re.compile(r"\b(?:parlare\s+con|un\s+operatore|una\s+persona)\b"),
+    re.compile(r"\b(?:medewerker|een\s+mens)\b"),
+    re.compile(r"\b(?:falar\s+com|um\s+atendente|uma\s+pessoa)\b"),
+]
+
+_YES = {
+    "yes", "y", "yeah", "yep", "yup", "sure", "it did", "yes thanks", "yes thank you",
+    "thanks", "thank you", "perfect", "great", "solved", "that helped", "helpful", "ok thanks",
+}
+_NO = {
+    "no", "n", "nope", "nah", "not really", "it did not", "it didnt", "didnt help",
+    "did not help", "not helpful", "no it didnt", "no it did not", "wrong", "no thanks",
+}
+
+
+def fold(text: str) -> str:
+    """Lower-case, accents stripped, whitespace collapsed: what the patterns see."""
+    text = unicodedata.normalize("NFKD", text[:2000])
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"\s+", " ", text.lower()).strip()
+
+
+def asks_for_human(text: str) -> bool:
+    folded = fold(text)
+    return any(pattern.search(folded) for pattern in _PATTERNS)
+
+
+def feedback(text: str) -> bool | None:
+    """The customer's answer to "Did this answer your question?": True, False, or None."""
+    folded = re.sub(r"[^\w\s]", "", fold(text)).strip()
+    if folded in _YES:
+        return True
+    if folded in _NO:
+        return False
+    return None

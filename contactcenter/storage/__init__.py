@@ -1,0 +1,1 @@
+"""Storage: the only place that talks SQL. SQLModel tables, the async engine, migrations."""
