@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contactcenter import conversations
 from contactcenter.deliveries import DeliveryWriter
@@ -32,14 +33,15 @@ class ActionError(ValueError):
 
 
 class AgentActions:
-    def __init__(self, db: Database, writer: DeliveryWriter,
-                 on_commit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, db: Database, writer: DeliveryWriter, on_commit: Callable[[], None] | None = None
+    ) -> None:
         self.db = db
         self.writer = writer
         self.on_commit = on_commit or (lambda: None)
 
-    async def _conversation(self, s: object, conversation_id: int) -> Conversation:
-        conv = await conversations.lock_conversation(s, self.db, conversation_id)  # type: ignore[arg-type]
+    async def _conversation(self, s: AsyncSession, conversation_id: int) -> Conversation:
+        conv = await conversations.lock_conversation(s, self.db, conversation_id)
         if conv is None:
             raise ActionError(f"conversation {conversation_id} does not exist", 404)
         return conv
@@ -54,9 +56,14 @@ class AgentActions:
         try:
             async with self.db.transaction() as s:
                 if reply.source and reply.source_message_id:
-                    existing = (await s.exec(select(Message).where(
-                        Message.channel == reply.source,
-                        Message.channel_message_id == reply.source_message_id))).first()
+                    existing = (
+                        await s.exec(
+                            select(Message).where(
+                                Message.channel == reply.source,
+                                Message.channel_message_id == reply.source_message_id,
+                            )
+                        )
+                    ).first()
                     if existing is not None:
                         return existing, True
                 conv = await self._conversation(s, reply.conversation_id)
@@ -64,52 +71,88 @@ class AgentActions:
                     raise ActionError(f"agent {reply.agent_id} does not exist", 404)
                 if reply.internal:
                     note = Message(
-                        conversation_id=conv.id or 0, channel=reply.source or "internal",
+                        conversation_id=conv.id or 0,
+                        channel=reply.source or "internal",
                         channel_message_id=reply.source_message_id,
-                        direction=Direction.OUTBOUND, author_kind=AuthorKind.AGENT,
-                        agent_id=reply.agent_id, internal=True, text=text)
+                        direction=Direction.OUTBOUND,
+                        author_kind=AuthorKind.AGENT,
+                        agent_id=reply.agent_id,
+                        internal=True,
+                        text=text,
+                    )
                     s.add(note)
                     await s.flush()
-                    conversations.record(s, conv, "note_added", message_id=note.id,
-                                         agent_id=reply.agent_id)
-                    self.writer.desk(s, conv, "agent_message", {
-                        "message_id": note.id, "text": text, "internal": True,
-                        "agent_id": reply.agent_id, "source": reply.source})
+                    conversations.record(
+                        s, conv, "note_added", message_id=note.id, agent_id=reply.agent_id
+                    )
+                    self.writer.desk(
+                        s,
+                        conv,
+                        "agent_message",
+                        {
+                            "message_id": note.id,
+                            "text": text,
+                            "internal": True,
+                            "agent_id": reply.agent_id,
+                            "source": reply.source,
+                        },
+                    )
                     message = note
                 else:
                     message = await self.writer.reply(
-                        s, conv, text, author=AuthorKind.AGENT, agent_id=reply.agent_id)
+                        s, conv, text, author=AuthorKind.AGENT, agent_id=reply.agent_id
+                    )
                     if reply.source and reply.source_message_id:
-                        message.meta = {**message.meta, "source": reply.source,
-                                        "source_message_id": reply.source_message_id}
+                        message.meta = {
+                            **message.meta,
+                            "source": reply.source,
+                            "source_message_id": reply.source_message_id,
+                        }
                         s.add(message)
                     now = utcnow()
                     if conv.first_response_at is None:
                         conv.first_response_at = now
                     if conv.assignee_id is None and reply.agent_id is not None:
                         conv.assignee_id = reply.agent_id
-                        conversations.record(s, conv, "assigned", agent_id=reply.agent_id,
-                                             by="reply")
+                        conversations.record(
+                            s, conv, "assigned", agent_id=reply.agent_id, by="reply"
+                        )
                     conv.awaiting_feedback = False
-                    conversations.set_status(s, conv, Status.WAITING_FOR_CUSTOMER,
-                                             reason="agent replied")
-                    self.writer.desk(s, conv, "agent_message", {
-                        "message_id": message.id, "text": text, "internal": False,
-                        "agent_id": reply.agent_id, "source": reply.source})
+                    conversations.set_status(
+                        s, conv, Status.WAITING_FOR_CUSTOMER, reason="agent replied"
+                    )
+                    self.writer.desk(
+                        s,
+                        conv,
+                        "agent_message",
+                        {
+                            "message_id": message.id,
+                            "text": text,
+                            "internal": False,
+                            "agent_id": reply.agent_id,
+                            "source": reply.source,
+                        },
+                    )
         except IntegrityError:
             # The same desk message raced with itself; the first one was stored.
             async with self.db.session() as s:
-                existing = (await s.exec(select(Message).where(
-                    Message.channel == reply.source,
-                    Message.channel_message_id == reply.source_message_id))).first()
+                existing = (
+                    await s.exec(
+                        select(Message).where(
+                            Message.channel == reply.source,
+                            Message.channel_message_id == reply.source_message_id,
+                        )
+                    )
+                ).first()
             if existing is None:
                 raise
             return existing, True
         self.on_commit()
         return message, False
 
-    async def assign(self, conversation_id: int, agent_id: int | None, *,
-                     by: int | None = None) -> Conversation:
+    async def assign(
+        self, conversation_id: int, agent_id: int | None, *, by: int | None = None
+    ) -> Conversation:
         async with self.db.transaction() as s:
             conv = await self._conversation(s, conversation_id)
             if agent_id is not None and await s.get(Agent, agent_id) is None:
@@ -122,8 +165,9 @@ class AgentActions:
                 conversations.set_status(s, conv, Status.ASSIGNED, agent_id=agent_id)
             elif agent_id is None and conv.status == Status.ASSIGNED:
                 conversations.set_status(s, conv, Status.WAITING_FOR_AGENT, reason="unassigned")
-            self.writer.desk(s, conv, "status_changed", {"status": conv.status,
-                                                         "assignee_id": agent_id})
+            self.writer.desk(
+                s, conv, "status_changed", {"status": conv.status, "assignee_id": agent_id}
+            )
         self.on_commit()
         return conv
 
@@ -148,8 +192,9 @@ class AgentActions:
         self.on_commit()
         return conv
 
-    async def tag(self, conversation_id: int, add: Sequence[str] = (),
-                  remove: Sequence[str] = ()) -> Conversation:
+    async def tag(
+        self, conversation_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> Conversation:
         clean_add = [_clean_tag(t) for t in add]
         async with self.db.transaction() as s:
             conv = await self._conversation(s, conversation_id)

@@ -36,8 +36,11 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
 def _secrets(settings: Settings) -> list[str]:
     values = [settings.api_token or "", settings.webhook_secret or ""]
     for section in settings.channel_config.values():
-        values += [str(v) for k, v in section.items()
-                   if any(m in k.lower() for m in ("token", "secret", "password"))]
+        values += [
+            str(v)
+            for k, v in section.items()
+            if any(m in k.lower() for m in ("token", "secret", "password"))
+        ]
     return [v for v in values if v]
 
 
@@ -55,12 +58,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     token_file = settings.data_dir / "api_token"
     if not settings.api_token:
         log.info("API token kept in %s (mode 0600)", token_file.resolve())
-    print(f"contactcenter {__version__} on http://{settings.host}:{settings.port}/ "
-          f"(chat: /chat, help center: /help, API token: "
-          f"{'CONTACTCENTER_API_TOKEN' if settings.api_token else token_file.resolve()})",
-          flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None,
-                access_log=None, handle_signals=True)
+    print(
+        f"contactcenter {__version__} on http://{settings.host}:{settings.port}/ "
+        f"(chat: /chat, help center: /help, API token: "
+        f"{'CONTACTCENTER_API_TOKEN' if settings.api_token else token_file.resolve()})",
+        flush=True,
+    )
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        handle_signals=True,
+    )
     return 0
 
 
@@ -87,7 +98,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="contactcenter",
-        description="Omnichannel contact center and chat bot: web chat, email, knowledge base, agents on Slack.",
+        description="Omnichannel contact center and chat bot: "
+        "web chat, email, knowledge base, agents on Slack.",
     )
     parser.add_argument("--version", action="version", version=f"contactcenter {__version__}")
     common = argparse.ArgumentParser(add_help=False)
@@ -98,8 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the server")
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default 8080)")
-    serve.add_argument("--demo", action="store_true",
-                       help="load the demo knowledge base if the database has none")
+    serve.add_argument(
+        "--demo", action="store_true", help="load the demo knowledge base if the database has none"
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", parents=[common], help="apply database migrations")
@@ -110,8 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             ep.load()(sub, common)
         except Exception as exc:  # a broken plugin must not take the CLI down
-            print(f"warning: subcommand plugin {ep.name!r} failed to load: {exc}",
-                  file=sys.stderr)
+            print(f"warning: subcommand plugin {ep.name!r} failed to load: {exc}", file=sys.stderr)
     return parser
 
 

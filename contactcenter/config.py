@@ -1,7 +1,7 @@
 """Settings from a TOML file plus CONTACTCENTER_* environment variables.
 
 Precedence: defaults < TOML file < environment < command-line flags. Channel
-sections live under ``[channels.NAME]`` in TOML and ``CONTACTCENTER_NAME_KEY``
+sections are TOML tables (``[email]``, ``[slack]``) and ``CONTACTCENTER_NAME_KEY``
 in the environment (``CONTACTCENTER_SLACK_BOT_TOKEN`` -> channels.slack.bot_token),
 so a third-party channel gets configuration without the core knowing its keys.
 """
@@ -137,7 +137,9 @@ def load_settings(
     values: dict[str, Any] = {}
     channel_config: dict[str, dict[str, Any]] = {}
 
-    path = config_file or (Path(env[ENV_PREFIX + "CONFIG"]) if env.get(ENV_PREFIX + "CONFIG") else None)
+    path = config_file or (
+        Path(env[ENV_PREFIX + "CONFIG"]) if env.get(ENV_PREFIX + "CONFIG") else None
+    )
     if path is not None:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -146,10 +148,9 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
         for key, value in data.items():
-            if key == "channels" and isinstance(value, dict):
-                for name, section in value.items():
-                    if isinstance(section, dict):
-                        channel_config.setdefault(name, {}).update(section)
+            # A table ([email], [slack], ...) is a channel's own section.
+            if isinstance(value, dict):
+                channel_config.setdefault(key, {}).update(value)
                 continue
             if key not in known:
                 raise ConfigError(f"config file {path}: unknown setting {key!r}")

@@ -74,9 +74,9 @@ async def resolve_customer(session: AsyncSession, msg: InboundMessage) -> Resolv
             session.add(customer)
         return Resolved(customer, identity, new_customer=False)
 
-    customer: Customer | None = None
+    match: Customer | None = None
     if msg.verified and email:
-        customer = (
+        match = (
             await session.exec(
                 select(Customer).where(
                     Customer.email == email,
@@ -85,13 +85,14 @@ async def resolve_customer(session: AsyncSession, msg: InboundMessage) -> Resolv
                 )
             )
         ).first()
-    new_customer = customer is None
-    if customer is None:
-        customer = Customer(
+    new_customer = match is None
+    if match is None:
+        match = Customer(
             name=msg.display_name, email=email, email_verified=bool(msg.verified and email)
         )
-        session.add(customer)
+        session.add(match)
         await session.flush()
+    customer = match
     identity = Identity(
         channel=msg.sender.channel,
         address=msg.sender.value,
@@ -107,8 +108,11 @@ async def resolve_customer(session: AsyncSession, msg: InboundMessage) -> Resolv
         Event(
             customer_id=customer.id,
             kind="identity_added" if not new_customer else "customer_created",
-            data={"channel": identity.channel, "address": identity.address,
-                  "verified": identity.verified},
+            data={
+                "channel": identity.channel,
+                "address": identity.address,
+                "verified": identity.verified,
+            },
         )
     )
     if new_customer and email:
@@ -119,11 +123,13 @@ async def resolve_customer(session: AsyncSession, msg: InboundMessage) -> Resolv
 async def _suggest_merges(session: AsyncSession, customer: Customer, email: str) -> None:
     others = (
         await session.exec(
-            select(Customer).where(
+            select(Customer)
+            .where(
                 Customer.email == email,
                 Customer.id != customer.id,
                 col(Customer.merged_into_id).is_(None),
-            ).limit(5)
+            )
+            .limit(5)
         )
     ).all()
     for other in others:
@@ -189,8 +195,13 @@ async def merge_customers(session: AsyncSession, source_id: int, target_id: int)
         suggestion.status = "merged"
         session.add(suggestion)
     await session.flush()
-    session.add(Event(customer_id=target_id, kind="customer_merged",
-                      data={"merge_id": record.id, "source_customer_id": source_id}))
+    session.add(
+        Event(
+            customer_id=target_id,
+            kind="customer_merged",
+            data={"merge_id": record.id, "source_customer_id": source_id},
+        )
+    )
     return record
 
 
@@ -216,8 +227,11 @@ async def undo_merge(session: AsyncSession, merge_id: int) -> MergeRecord:
     source.merged_into_id = None
     record.undone_at = utcnow()
     session.add_all([source, record])
-    session.add(Event(customer_id=record.target_customer_id, kind="merge_undone",
-                      data={"merge_id": record.id}))
+    session.add(
+        Event(
+            customer_id=record.target_customer_id, kind="merge_undone", data={"merge_id": record.id}
+        )
+    )
     return record
 
 
@@ -228,16 +242,19 @@ async def split_identity(session: AsyncSession, identity_id: int) -> Customer:
         raise CustomerError(f"identity {identity_id} does not exist")
     count = (
         await session.exec(
-            select(func.count()).select_from(Identity).where(
-                Identity.customer_id == identity.customer_id
-            )
+            select(func.count())
+            .select_from(Identity)
+            .where(Identity.customer_id == identity.customer_id)
         )
     ).one()
     if count < 2:
         raise CustomerError("the customer has only this identity; nothing to split off")
     old_customer_id = identity.customer_id
-    customer = Customer(name=identity.display_name, email=identity.email,
-                        email_verified=identity.verified and identity.email is not None)
+    customer = Customer(
+        name=identity.display_name,
+        email=identity.email,
+        email_verified=identity.verified and identity.email is not None,
+    )
     session.add(customer)
     await session.flush()
     assert customer.id is not None
@@ -249,6 +266,11 @@ async def split_identity(session: AsyncSession, identity_id: int) -> Customer:
     for conv in conversations:
         conv.customer_id = customer.id
         session.add(conv)
-    session.add(Event(customer_id=old_customer_id, kind="identity_split",
-                      data={"identity_id": identity_id, "new_customer_id": customer.id}))
+    session.add(
+        Event(
+            customer_id=old_customer_id,
+            kind="identity_split",
+            data={"identity_id": identity_id, "new_customer_id": customer.id},
+        )
+    )
     return customer

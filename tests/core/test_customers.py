@@ -14,26 +14,34 @@ from contactcenter.storage.models import Conversation, Customer, Identity, Merge
 
 
 def inbound(mid: str, channel: str, address: str, **kw: object) -> InboundMessage:
-    return InboundMessage(channel_message_id=mid, sender=Address(channel, address),
-                          text="hello", **kw)  # type: ignore[arg-type]
+    return InboundMessage(
+        channel_message_id=mid, sender=Address(channel, address), text="hello", **kw
+    )  # type: ignore[arg-type]
 
 
-async def test_verified_identity_with_same_verified_email_joins_the_customer(services: Services) -> None:
-    web = await services.router.handle(inbound("w1", "webchat", "visitor-1",
-                                               email="Ann@Example.com", verified=True))
-    slack_like = await services.router.handle(inbound("x1", "api", "crm-42",
-                                                      email="ann@example.com", verified=True))
+async def test_verified_identity_with_same_verified_email_joins_the_customer(
+    services: Services,
+) -> None:
+    web = await services.router.handle(
+        inbound("w1", "webchat", "visitor-1", email="Ann@Example.com", verified=True)
+    )
+    slack_like = await services.router.handle(
+        inbound("x1", "api", "crm-42", email="ann@example.com", verified=True)
+    )
     assert slack_like.customer_id == web.customer_id
 
 
 async def test_unverified_identities_are_never_merged_silently(services: Services) -> None:
-    web = await services.router.handle(inbound("w1", "webchat", "visitor-1", email="bob@example.com"))
+    web = await services.router.handle(
+        inbound("w1", "webchat", "visitor-1", email="bob@example.com")
+    )
     mail = await services.router.handle(inbound("m1", "email", "bob@example.com"))
     assert mail.customer_id != web.customer_id
     async with services.db.session() as s:
         suggestions = (await s.exec(select(MergeSuggestion))).all()
     assert [(x.customer_id, x.other_customer_id) for x in suggestions] == [
-        (mail.customer_id, web.customer_id)]
+        (mail.customer_id, web.customer_id)
+    ]
 
 
 async def test_merge_moves_everything_and_undo_restores_it(services: Services) -> None:
@@ -86,9 +94,12 @@ async def test_split_identity_takes_its_conversations_along(services: Services) 
             await split_identity(s, ident.id or 0)  # now its customer's only identity
 
 
-async def test_concurrent_first_messages_from_one_sender_make_one_customer(services: Services) -> None:
-    results = await asyncio.gather(*(
-        services.router.handle(inbound(f"c{i}", "api", "racer")) for i in range(8)))
+async def test_concurrent_first_messages_from_one_sender_make_one_customer(
+    services: Services,
+) -> None:
+    results = await asyncio.gather(
+        *(services.router.handle(inbound(f"c{i}", "api", "racer")) for i in range(8))
+    )
     assert len({r.customer_id for r in results}) == 1
     assert len({r.message_id for r in results}) == 8
     async with services.db.session() as s:
@@ -96,7 +107,8 @@ async def test_concurrent_first_messages_from_one_sender_make_one_customer(servi
 
 
 async def test_concurrent_repeats_of_one_message_store_it_once(services: Services) -> None:
-    results = await asyncio.gather(*(
-        services.router.handle(inbound("same", "api", "racer")) for _ in range(6)))
+    results = await asyncio.gather(
+        *(services.router.handle(inbound("same", "api", "racer")) for _ in range(6))
+    )
     assert len({r.message_id for r in results}) == 1
     assert sum(not r.duplicate for r in results) == 1

@@ -41,14 +41,17 @@ class FlakyChannel:
 
 
 async def escalate_and_reply(services: Services, text: str = "We are on it") -> int:
-    r = await services.router.handle(InboundMessage(
-        channel_message_id="in-1", sender=Address("api", "carol"), text="my order is late"))
+    r = await services.router.handle(
+        InboundMessage(
+            channel_message_id="in-1", sender=Address("api", "carol"), text="my order is late"
+        )
+    )
     await services.actions.reply(AgentReply(conversation_id=r.conversation_id, text=text))
     return r.conversation_id
 
 
-async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(predicate: Any, seconds: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
     while not await predicate():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.02)
@@ -71,7 +74,7 @@ async def test_delivered_after_transient_failures(services: Services) -> None:
     await wait_for(all_sent)
     texts = [m.text for m in channel.sent]
     assert "We are on it" in texts and len(texts) == 2  # nothing doubled
-    reply = [m for m in channel.sent if m.text == "We are on it"][0]
+    reply = next(m for m in channel.sent if m.text == "We are on it")
     assert reply.recipient == Address("api", "carol") and reply.conversation_id == conv_id
     async with services.db.session() as s:
         stored = await s.get(Message, reply.message_id)
@@ -110,7 +113,7 @@ async def test_retry_waits_with_backoff(services: Services) -> None:
     async with services.db.session() as s:
         rows = (await s.exec(select(Delivery))).all()
     for row in rows:
-        wait = (row.next_attempt_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None))
+        wait = row.next_attempt_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)
         assert timedelta(seconds=10) < wait <= timedelta(seconds=31)
     assert await services.dispatcher.run_once() == 0  # not due yet: nothing is attempted
 

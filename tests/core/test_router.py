@@ -34,30 +34,57 @@ class ScriptedAnswerer:
 
 
 def answer(text: str = "Returns are free within 30 days.") -> Answer:
-    return Answer(decision="answer", confidence=0.95, text=text, suggestions=(
-        Suggestion(article_id="returns", title="Returns", score=0.95, url="/help/returns"),))
+    return Answer(
+        decision="answer",
+        confidence=0.95,
+        text=text,
+        suggestions=(
+            Suggestion(article_id="returns", title="Returns", score=0.95, url="/help/returns"),
+        ),
+    )
 
 
 def suggest() -> Answer:
-    return Answer(decision="suggest", confidence=0.5, suggestions=(
-        Suggestion(article_id="a", title="Shipping", score=0.5),
-        Suggestion(article_id="b", title="Tracking", score=0.4)))
+    return Answer(
+        decision="suggest",
+        confidence=0.5,
+        suggestions=(
+            Suggestion(article_id="a", title="Shipping", score=0.5),
+            Suggestion(article_id="b", title="Tracking", score=0.4),
+        ),
+    )
 
 
-def msg(mid: str, text: str, sender: str = "alice", channel: str = "api", **kw: object) -> InboundMessage:
+def msg(
+    mid: str, text: str, sender: str = "alice", channel: str = "api", **kw: object
+) -> InboundMessage:
     return InboundMessage(channel_message_id=mid, sender=Address(channel, sender), text=text, **kw)  # type: ignore[arg-type]
 
 
 async def messages_of(services: Services, conversation_id: int) -> list[Message]:
     async with services.db.session() as s:
-        return list((await s.exec(select(Message).where(
-            Message.conversation_id == conversation_id).order_by(col(Message.id)))).all())
+        return list(
+            (
+                await s.exec(
+                    select(Message)
+                    .where(Message.conversation_id == conversation_id)
+                    .order_by(col(Message.id))
+                )
+            ).all()
+        )
 
 
 async def deliveries_of(services: Services, conversation_id: int) -> list[Delivery]:
     async with services.db.session() as s:
-        return list((await s.exec(select(Delivery).where(
-            Delivery.conversation_id == conversation_id).order_by(col(Delivery.id)))).all())
+        return list(
+            (
+                await s.exec(
+                    select(Delivery)
+                    .where(Delivery.conversation_id == conversation_id)
+                    .order_by(col(Delivery.id))
+                )
+            ).all()
+        )
 
 
 async def test_confident_answer_is_sent_and_asks_for_feedback(services: Services) -> None:
@@ -114,12 +141,17 @@ async def test_bot_never_talks_once_a_human_owns_the_conversation(services: Serv
     first = await services.router.handle(msg("1", "help"))  # declines -> escalated
     assert first.escalated
     services.set_answerer(ScriptedAnswerer([answer(), answer(), answer()]))
-    await services.actions.reply(AgentReply(conversation_id=first.conversation_id, text="Hi, I'm Sam"))
+    await services.actions.reply(
+        AgentReply(conversation_id=first.conversation_id, text="Hi, I'm Sam")
+    )
     later = await services.router.handle(msg("2", "how do I return a jacket"))
     assert later.status == S.ASSIGNED or later.status == S.WAITING_FOR_AGENT
     msgs = await messages_of(services, first.conversation_id)
-    bots_after_agent = [m for m in msgs[msgs.index(next(m for m in msgs if m.author_kind == "agent")):]
-                        if m.author_kind == "bot"]
+    bots_after_agent = [
+        m
+        for m in msgs[msgs.index(next(m for m in msgs if m.author_kind == "agent")) :]
+        if m.author_kind == "bot"
+    ]
     assert bots_after_agent == []
 
 
@@ -145,7 +177,9 @@ async def test_resolved_reopens_within_window_and_not_after(services: Services) 
     b = await services.router.handle(msg("2", "one more thing"))
     assert b.conversation_id == a.conversation_id
     async with services.db.session() as s:
-        events = (await s.exec(select(Event.kind).where(Event.conversation_id == a.conversation_id))).all()
+        events = (
+            await s.exec(select(Event.kind).where(Event.conversation_id == a.conversation_id))
+        ).all()
     assert "status_changed" in events
     await services.actions.resolve(a.conversation_id)
     async with services.db.transaction() as s:
@@ -157,10 +191,13 @@ async def test_resolved_reopens_within_window_and_not_after(services: Services) 
     assert c.conversation_id != a.conversation_id
 
 
-async def test_channel_named_conversation_of_another_customer_is_ignored(services: Services) -> None:
+async def test_channel_named_conversation_of_another_customer_is_ignored(
+    services: Services,
+) -> None:
     alice = await services.router.handle(msg("1", "alice's problem", sender="alice"))
     mallory = await services.router.handle(
-        msg("2", "let me in", sender="mallory", conversation_id=alice.conversation_id))
+        msg("2", "let me in", sender="mallory", conversation_id=alice.conversation_id)
+    )
     assert mallory.conversation_id != alice.conversation_id
     assert mallory.customer_id != alice.customer_id
 
@@ -176,8 +213,9 @@ async def test_auto_reply_is_stored_but_never_answered(services: Services) -> No
 async def test_internal_note_never_reaches_the_customer(services: Services) -> None:
     a = await services.router.handle(msg("1", "help"))
     before = len(await deliveries_of(services, a.conversation_id))
-    note, dup = await services.actions.reply(AgentReply(
-        conversation_id=a.conversation_id, text="customer seems upset", internal=True))
+    note, dup = await services.actions.reply(
+        AgentReply(conversation_id=a.conversation_id, text="customer seems upset", internal=True)
+    )
     assert note.internal and not dup
     after = await deliveries_of(services, a.conversation_id)
     assert len(after) == before  # no desk configured, and nothing to the customer
@@ -207,8 +245,11 @@ async def test_desk_is_told_of_escalations_and_customer_messages(settings, tmp_p
     try:
         a = await svc.router.handle(msg("1", "help"))
         await svc.router.handle(msg("2", "anyone?"))
-        kinds = [d.payload["kind"] for d in await deliveries_of(svc, a.conversation_id)
-                 if d.kind == "desk"]
+        kinds = [
+            d.payload["kind"]
+            for d in await deliveries_of(svc, a.conversation_id)
+            if d.kind == "desk"
+        ]
         assert kinds == ["escalated", "customer_message"]
         escalated = next(d for d in await deliveries_of(svc, a.conversation_id) if d.kind == "desk")
         snap = escalated.payload["conversation"]
