@@ -26,8 +26,9 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-def verify(secret: str, body: bytes, header: str, *, tolerance: int = 300,
-           now: float | None = None) -> bool:
+def verify(
+    secret: str, body: bytes, header: str, *, tolerance: int = 300, now: float | None = None
+) -> bool:
     """For receivers (and tests): is this webhook body signed by us, recently?"""
     try:
         parts = dict(p.split("=", 1) for p in header.split(","))
@@ -42,8 +43,9 @@ def verify(secret: str, body: bytes, header: str, *, tolerance: int = 300,
 class ApiChannel:
     name: ClassVar[str] = "api"
 
-    def __init__(self, webhook_url: str | None, webhook_secret: str | None,
-                 *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, webhook_url: str | None, webhook_secret: str | None, *, timeout: float = 10.0
+    ) -> None:
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.timeout = timeout
@@ -52,8 +54,7 @@ class ApiChannel:
     async def start(self, deliver: Deliver) -> None:
         # Inbound arrives through the HTTP view, which calls the router directly.
         if self.webhook_url:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout))
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
 
     async def stop(self) -> None:
         if self._session is not None:
@@ -74,7 +75,8 @@ class ApiChannel:
                     retry = resp.headers.get("Retry-After")
                     raise DeliveryError(
                         f"webhook answered {resp.status}",
-                        retry_after=float(retry) if retry and retry.isdigit() else None)
+                        retry_after=float(retry) if retry and retry.isdigit() else None,
+                    )
                 if resp.status >= 400:
                     raise DeliveryError(f"webhook refused with {resp.status}", permanent=True)
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -22,8 +22,10 @@ from contactcenter.storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
-def create_app(settings: Settings, *, answerer: Answerer | None = None,
-               migrate: bool = True) -> web.Application:
+
+def create_app(
+    settings: Settings, *, answerer: Answerer | None = None, migrate: bool = True
+) -> web.Application:
     services = build_services(settings, answerer=answerer)
     app = web.Application(
         middlewares=[error_middleware, token_middleware(lambda: services.api_token)],
@@ -34,8 +36,13 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None,
 
     if answerer is None and settings.answerer:
         factory = find_factory(settings.answerer, ANSWERER_GROUP)
-        services.set_answerer(factory(ChannelContext(
-            settings.answerer, settings.channel(settings.answerer), app, services)))
+        services.set_answerer(
+            factory(
+                ChannelContext(
+                    settings.answerer, settings.channel(settings.answerer), app, services
+                )
+            )
+        )
 
     for name in (*settings.channels, *settings.desks):
         factory = find_factory(name)

@@ -37,8 +37,9 @@ Deliver = Callable[[InboundMessage], Awaitable[HandleResult]]
 class DeliveryError(Exception):
     """A send failed. ``permanent`` failures are not retried (a rejected address)."""
 
-    def __init__(self, message: str, *, permanent: bool = False,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after

@@ -22,7 +22,9 @@ from contactcenter.storage.models import Conversation, Event
 Status = ConversationStatus
 
 
-async def lock_conversation(s: AsyncSession, db: Database, conversation_id: int) -> Conversation | None:
+async def lock_conversation(
+    s: AsyncSession, db: Database, conversation_id: int
+) -> Conversation | None:
     """Load a conversation for update: the row is the per-conversation lock on PostgreSQL."""
     query = select(Conversation).where(Conversation.id == conversation_id)
     if not db.is_sqlite:
@@ -51,8 +53,12 @@ def set_status(s: AsyncSession, conv: Conversation, status: Status, **data: Any)
 
 
 async def attach(
-    s: AsyncSession, db: Database, resolved: Resolved, msg: InboundMessage,
-    *, reopen_window: timedelta,
+    s: AsyncSession,
+    db: Database,
+    resolved: Resolved,
+    msg: InboundMessage,
+    *,
+    reopen_window: timedelta,
 ) -> tuple[Conversation, str]:
     """The conversation this message belongs to, and how: "new", "existing" or "reopened"."""
     customer_id = resolved.customer.id

@@ -82,7 +82,9 @@ class DeliveryWriter:
             )
 
 
-async def conversation_snapshot(s: AsyncSession, conv: Conversation, *, last: int = 5) -> dict[str, Any]:
+async def conversation_snapshot(
+    s: AsyncSession, conv: Conversation, *, last: int = 5
+) -> dict[str, Any]:
     """What an agent needs at a glance: who, where, what was said, what the KB suggests."""
     customer = await s.get(Customer, conv.customer_id)
     identities = (
@@ -115,8 +117,12 @@ async def conversation_snapshot(s: AsyncSession, conv: Conversation, *, last: in
             ],
         },
         "messages": [
-            {"id": m.id, "author": m.author_kind, "text": m.text[:3000],
-             "created_at": m.created_at.isoformat()}
+            {
+                "id": m.id,
+                "author": m.author_kind,
+                "text": m.text[:3000],
+                "created_at": m.created_at.isoformat(),
+            }
             for m in reversed(messages)
         ],
         "suggestions": list(conv.suggestions),

@@ -22,7 +22,9 @@ _ASK_VERBS = (
 )
 _PATTERNS = [
     re.compile(rf"\b{_ASK_VERBS}\b(?:\s+\w+){{0,3}}?\s+(?:to\s+|with\s+)?{_HUMAN_NOUNS}\b"),
-    re.compile(rf"^\s*(?:a\s+|an\s+)?(?:real\s+|live\s+)?{_HUMAN_NOUNS}\s*(?:please|pls|now)?\s*[.!?]*\s*$"),
+    re.compile(
+        rf"^\s*(?:a\s+|an\s+)?(?:real\s+|live\s+)?{_HUMAN_NOUNS}\s*(?:please|pls|now)?\s*[.!?]*\s*$"
+    ),
     re.compile(r"\b(?:is\s+there|are\s+you)\s+(?:a\s+)?(?:real\s+)?(?:human|person|bot|robot)\b"),
     re.compile(r"\bstop\s+(?:the\s+)?bot\b|\bno\s+more\s+bot\b|\bnot\s+a\s+bot\b"),
     re.compile(r"\bhuman\s+please\b|\btalk\s+to\s+a\s+human\b|\bescalate\b"),
@@ -36,12 +38,39 @@ _PATTERNS = [
 ]
 
 _YES = {
-    "yes", "y", "yeah", "yep", "yup", "sure", "it did", "yes thanks", "yes thank you",
-    "thanks", "thank you", "perfect", "great", "solved", "that helped", "helpful", "ok thanks",
+    "yes",
+    "y",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "it did",
+    "yes thanks",
+    "yes thank you",
+    "thanks",
+    "thank you",
+    "perfect",
+    "great",
+    "solved",
+    "that helped",
+    "helpful",
+    "ok thanks",
 }
 _NO = {
-    "no", "n", "nope", "nah", "not really", "it did not", "it didnt", "didnt help",
-    "did not help", "not helpful", "no it didnt", "no it did not", "wrong", "no thanks",
+    "no",
+    "n",
+    "nope",
+    "nah",
+    "not really",
+    "it did not",
+    "it didnt",
+    "didnt help",
+    "did not help",
+    "not helpful",
+    "no it didnt",
+    "no it did not",
+    "wrong",
+    "no thanks",
 }
 
 

@@ -55,8 +55,11 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                out[key] = value if isinstance(value, (int, float, bool, type(None), dict, list)) \
+                out[key] = (
+                    value
+                    if isinstance(value, (int, float, bool, type(None), dict, list))
                     else str(value)
+                )
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False, default=str)

@@ -118,7 +118,8 @@ class Dispatcher:
                 select(Delivery)
                 .where(
                     or_(
-                        (col(Delivery.status) == "pending") & (col(Delivery.next_attempt_at) <= now),
+                        (col(Delivery.status) == "pending")
+                        & (col(Delivery.next_attempt_at) <= now),
                         (col(Delivery.status) == "sending") & (col(Delivery.lease_until) < now),
                     )
                 )
@@ -171,8 +172,9 @@ class Dispatcher:
         message = await s.get(Message, delivery.message_id)
         conv = await s.get(Conversation, delivery.conversation_id)
         if message is None or conv is None:
-            raise DeliveryError("the message or conversation of this delivery is gone",
-                                permanent=True)
+            raise DeliveryError(
+                "the message or conversation of this delivery is gone", permanent=True
+            )
         thread_ids = (
             await s.exec(
                 select(Message.channel_message_id)
@@ -227,8 +229,9 @@ class Dispatcher:
         if kind == "message":
             self.metrics.messages_out.labels(channel=target).inc()
 
-    async def _failed(self, delivery_id: int, error: str, permanent: bool,
-                      retry_after: float | None) -> None:
+    async def _failed(
+        self, delivery_id: int, error: str, permanent: bool, retry_after: float | None
+    ) -> None:
         now = utcnow()
         async with self.db.transaction() as s:
             delivery = await s.get(Delivery, delivery_id)
@@ -240,19 +243,39 @@ class Dispatcher:
             age = (now - delivery.created_at).total_seconds()
             if permanent or age >= self.policy.max_age:
                 delivery.status = "failed"
-                s.add(Event(conversation_id=delivery.conversation_id, kind="delivery_failed",
-                            data={"delivery_id": delivery_id, "target": delivery.target,
-                                  "error": delivery.last_error}))
-                log.error("delivery failed for good", extra={
-                    "delivery_id": delivery_id, "target": delivery.target,
-                    "attempts": delivery.attempts, "error": delivery.last_error})
+                s.add(
+                    Event(
+                        conversation_id=delivery.conversation_id,
+                        kind="delivery_failed",
+                        data={
+                            "delivery_id": delivery_id,
+                            "target": delivery.target,
+                            "error": delivery.last_error,
+                        },
+                    )
+                )
+                log.error(
+                    "delivery failed for good",
+                    extra={
+                        "delivery_id": delivery_id,
+                        "target": delivery.target,
+                        "attempts": delivery.attempts,
+                        "error": delivery.last_error,
+                    },
+                )
                 self.metrics.deliveries_failed.labels(channel=delivery.target).inc()
             else:
                 delivery.status = "pending"
                 delay = self.policy.delay(delivery.attempts, retry_after=retry_after)
                 delivery.next_attempt_at = now + timedelta(seconds=delay)
-                log.warning("delivery will be retried", extra={
-                    "delivery_id": delivery_id, "target": delivery.target,
-                    "attempts": delivery.attempts, "retry_in_s": round(delay, 2),
-                    "error": delivery.last_error})
+                log.warning(
+                    "delivery will be retried",
+                    extra={
+                        "delivery_id": delivery_id,
+                        "target": delivery.target,
+                        "attempts": delivery.attempts,
+                        "retry_in_s": round(delay, 2),
+                        "error": delivery.last_error,
+                    },
+                )
             s.add(delivery)

@@ -117,8 +117,11 @@ class Router:
                 conv = await s.get(Conversation, existing.conversation_id)
                 assert conv is not None
                 return HandleResult(
-                    message_id=existing.id or 0, conversation_id=conv.id or 0,
-                    customer_id=conv.customer_id, duplicate=True, status=Status(conv.status),
+                    message_id=existing.id or 0,
+                    conversation_id=conv.id or 0,
+                    customer_id=conv.customer_id,
+                    duplicate=True,
+                    status=Status(conv.status),
                 )
             resolved = await customers.resolve_customer(s, msg)
             conv, how = await conversations.attach(
@@ -143,22 +146,39 @@ class Router:
             s.add(conv)
             bot_ids, escalated = await self._decide(s, conv, msg, message, answer, how)
             return HandleResult(
-                message_id=message.id or 0, conversation_id=conv.id or 0,
-                customer_id=conv.customer_id, duplicate=False, status=Status(conv.status),
-                escalated=escalated, bot_message_ids=tuple(bot_ids),
+                message_id=message.id or 0,
+                conversation_id=conv.id or 0,
+                customer_id=conv.customer_id,
+                duplicate=False,
+                status=Status(conv.status),
+                escalated=escalated,
+                bot_message_ids=tuple(bot_ids),
             )
 
     async def _decide(
-        self, s: AsyncSession, conv: Conversation, msg: InboundMessage, message: Message,
-        answer: AnswerLike | None, how: str,
+        self,
+        s: AsyncSession,
+        conv: Conversation,
+        msg: InboundMessage,
+        message: Message,
+        answer: AnswerLike | None,
+        how: str,
     ) -> tuple[list[int], bool]:
         status = Status(conv.status)
         if status.human_owned:
             if status == Status.WAITING_FOR_CUSTOMER:
                 conversations.set_status(s, conv, Status.ASSIGNED, reason="customer replied")
-            self.writer.desk(s, conv, "customer_message", {
-                "message_id": message.id, "text": message.text,
-                "attachments": message.attachments, "reopened": how == "reopened"})
+            self.writer.desk(
+                s,
+                conv,
+                "customer_message",
+                {
+                    "message_id": message.id,
+                    "text": message.text,
+                    "attachments": message.attachments,
+                    "reopened": how == "reopened",
+                },
+            )
             return [], False
         if msg.no_reply:
             conversations.record(s, conv, "auto_reply_ignored", message_id=message.id)
@@ -186,21 +206,38 @@ class Router:
             conv.awaiting_feedback = True
             text = f"{answer.text}\n\n{self.texts.did_it_help}"
             bot = await self.writer.reply(
-                s, conv, text, author=AuthorKind.BOT, suggestions=suggestions[:1],
+                s,
+                conv,
+                text,
+                author=AuthorKind.BOT,
+                suggestions=suggestions[:1],
                 actions=("yes", "no", "human"),
-                meta={"decision": "answer", "confidence": answer.confidence})
-            conversations.record(s, conv, "bot_answered", confidence=answer.confidence,
-                                 article_id=suggestions[0]["article_id"] if suggestions else None)
+                meta={"decision": "answer", "confidence": answer.confidence},
+            )
+            conversations.record(
+                s,
+                conv,
+                "bot_answered",
+                confidence=answer.confidence,
+                article_id=suggestions[0]["article_id"] if suggestions else None,
+            )
             return [bot.id or 0], False
         conv.bot_misses += 1
         if decision == Decision.SUGGEST and suggestions and conv.bot_misses < self.max_bot_misses:
             lines = [self.texts.suggestions_intro]
-            lines += [f"- {x['title']}" + (f" ({x['url']})" if x.get("url") else "")
-                      for x in suggestions]
+            lines += [
+                f"- {x['title']}" + (f" ({x['url']})" if x.get("url") else "") for x in suggestions
+            ]
             lines.append(self.texts.suggestions_outro)
             bot = await self.writer.reply(
-                s, conv, "\n".join(lines), author=AuthorKind.BOT, suggestions=suggestions,
-                actions=("human",), meta={"decision": "suggest", "confidence": answer.confidence})
+                s,
+                conv,
+                "\n".join(lines),
+                author=AuthorKind.BOT,
+                suggestions=suggestions,
+                actions=("human",),
+                meta={"decision": "suggest", "confidence": answer.confidence},
+            )
             conversations.record(s, conv, "bot_suggested", confidence=answer.confidence)
             return [bot.id or 0], False
         reason = "bot_missed_twice" if decision == Decision.SUGGEST else "bot_declined"
@@ -216,8 +253,13 @@ class Router:
         conv.escalated_at = utcnow()
         conv.awaiting_feedback = False
         conversations.set_status(s, conv, Status.WAITING_FOR_AGENT, reason=reason)
-        bot = await self.writer.reply(s, conv, self.texts.handover, author=AuthorKind.BOT,
-                                      meta={"decision": "escalate", "reason": reason})
+        bot = await self.writer.reply(
+            s,
+            conv,
+            self.texts.handover,
+            author=AuthorKind.BOT,
+            meta={"decision": "escalate", "reason": reason},
+        )
         snapshot = await conversation_snapshot(s, conv)
         self.writer.desk(s, conv, "escalated", {"reason": reason, "conversation": snapshot})
         self.metrics.escalations.labels(reason=reason).inc()
@@ -225,10 +267,20 @@ class Router:
 
 
 def _suggestion(x: Any) -> dict[str, Any]:
-    return {"article_id": str(x.article_id), "title": str(x.title), "score": float(x.score),
-            "url": x.url, "snippet": x.snippet}
+    return {
+        "article_id": str(x.article_id),
+        "title": str(x.title),
+        "score": float(x.score),
+        "url": x.url,
+        "snippet": x.snippet,
+    }
 
 
 def _attachment(a: Any) -> dict[str, Any]:
-    return {"filename": a.filename, "content_type": a.content_type, "size": a.size,
-            "storage_ref": a.storage_ref, "inline": a.inline}
+    return {
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "storage_ref": a.storage_ref,
+        "inline": a.inline,
+    }

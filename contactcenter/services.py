@@ -43,7 +43,9 @@ def build_services(settings: Settings, *, answerer: Answerer | None = None) -> S
     metrics = Metrics()
     registry = ChannelRegistry()
     dispatcher = Dispatcher(
-        db, registry, metrics,
+        db,
+        registry,
+        metrics,
         policy=RetryPolicy(
             base_delay=settings.outbox_base_delay_seconds,
             max_delay=settings.outbox_max_delay_seconds,
@@ -52,13 +54,18 @@ def build_services(settings: Settings, *, answerer: Answerer | None = None) -> S
         poll_interval=settings.outbox_poll_seconds,
     )
     router = Router(
-        db, metrics, answerer=answerer, desks=settings.desks,
+        db,
+        metrics,
+        answerer=answerer,
+        desks=settings.desks,
         reopen_window=timedelta(hours=settings.reopen_window_hours),
-        max_bot_misses=settings.max_bot_misses, on_commit=dispatcher.wake,
+        max_bot_misses=settings.max_bot_misses,
+        on_commit=dispatcher.wake,
     )
     actions = AgentActions(db, DeliveryWriter(settings.desks), on_commit=dispatcher.wake)
-    return Services(settings, db, metrics, registry, router, actions, dispatcher,
-                    api_token=api_token(settings))
+    return Services(
+        settings, db, metrics, registry, router, actions, dispatcher, api_token=api_token(settings)
+    )
 
 
 def api_token(settings: Settings) -> str:

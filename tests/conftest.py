@@ -21,7 +21,9 @@ API_TOKEN = "test-token-0123456789"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+async def db_settings(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[dict[str, Any]]:
     """Database settings for one test: a fresh SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'cc.db'}"}
@@ -40,9 +42,14 @@ async def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
 
 @pytest.fixture
 def settings(db_settings: dict[str, Any], tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", api_token=API_TOKEN,
-                    outbox_poll_seconds=0.05, outbox_base_delay_seconds=0.05,
-                    outbox_max_delay_seconds=0.2, **db_settings)
+    return Settings(
+        data_dir=tmp_path / "data",
+        api_token=API_TOKEN,
+        outbox_poll_seconds=0.05,
+        outbox_base_delay_seconds=0.05,
+        outbox_max_delay_seconds=0.2,
+        **db_settings,
+    )
 
 
 @pytest.fixture
@@ -68,8 +75,9 @@ class Api:
     def services(self) -> Services:
         return self.client.app[SERVICES]  # type: ignore[index]
 
-    async def call(self, method: str, path: str, *, auth: bool = True,
-                   **kwargs: Any) -> tuple[int, Any]:
+    async def call(
+        self, method: str, path: str, *, auth: bool = True, **kwargs: Any
+    ) -> tuple[int, Any]:
         headers = {**(self.auth if auth else {}), **kwargs.pop("headers", {})}
         async with self.client.request(method, path, headers=headers, **kwargs) as resp:
             ctype = resp.headers.get("Content-Type", "")
