@@ -117,6 +117,10 @@ class AgentActions:
                         conversations.record(
                             s, conv, "assigned", agent_id=reply.agent_id, by="reply"
                         )
+                        agent = await s.get(Agent, reply.agent_id)
+                        await self.writer.customer_event(
+                            s, conv, "agent_joined", {"agent_name": agent.name if agent else None}
+                        )
                     conv.awaiting_feedback = False
                     conversations.set_status(
                         s, conv, Status.WAITING_FOR_CUSTOMER, reason="agent replied"
@@ -163,6 +167,11 @@ class AgentActions:
             conversations.record(s, conv, "assigned", agent_id=agent_id, by=by)
             if agent_id is not None and conv.status in (Status.BOT, Status.WAITING_FOR_AGENT):
                 conversations.set_status(s, conv, Status.ASSIGNED, agent_id=agent_id)
+            if agent_id is not None:
+                agent = await s.get(Agent, agent_id)
+                await self.writer.customer_event(
+                    s, conv, "agent_joined", {"agent_name": agent.name if agent else None}
+                )
             elif agent_id is None and conv.status == Status.ASSIGNED:
                 conversations.set_status(s, conv, Status.WAITING_FOR_AGENT, reason="unassigned")
             self.writer.desk(
@@ -177,6 +186,7 @@ class AgentActions:
             if conv.status == Status.RESOLVED:
                 raise ActionError("conversation is already resolved", 409)
             conversations.set_status(s, conv, Status.RESOLVED, by=by)
+            await self.writer.customer_event(s, conv, "resolved", {"csat": True})
             self.writer.desk(s, conv, "status_changed", {"status": conv.status, "by": by})
         self.on_commit()
         return conv

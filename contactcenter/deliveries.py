@@ -69,6 +69,21 @@ class DeliveryWriter:
         s.add(conv)
         return message
 
+    async def customer_event(
+        self, s: AsyncSession, conv: Conversation, kind: str, payload: dict[str, Any]
+    ) -> None:
+        """Queue a status event for the customer's channel (agent joined, resolved)."""
+        identity = await s.get(Identity, conv.identity_id)
+        s.add(
+            Delivery(
+                kind="event",
+                target=conv.channel,
+                conversation_id=conv.id or 0,
+                recipient=identity.address if identity else None,
+                payload={"kind": kind, **payload},
+            )
+        )
+
     def desk(self, s: AsyncSession, conv: Conversation, kind: str, payload: dict[str, Any]) -> None:
         """Tell every configured desk (Slack, ...) about something in this conversation."""
         for desk in self.desks:

@@ -122,6 +122,20 @@ class DeskNotification:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerEvent:
+    """Something the customer's channel may show: an agent joined, the chat was resolved.
+
+    Delivered through the outbox to channels that define ``on_event``; others skip it.
+    """
+
+    delivery_id: int
+    kind: str  # "agent_joined" | "resolved" | "reopened"
+    conversation_id: int
+    recipient: Address
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentReply:
     """An agent's reply or internal note, from the API or the desk."""
 

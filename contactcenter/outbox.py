@@ -25,6 +25,7 @@ from contactcenter.channel import ChannelRegistry, DeliveryError
 from contactcenter.domain import (
     Address,
     AuthorKind,
+    CustomerEvent,
     DeskNotification,
     OutboundMessage,
     utcnow,
@@ -145,7 +146,9 @@ class Dispatcher:
                 try:
                     if target is None:
                         raise DeliveryError(f"no channel named {delivery.target!r} is running")
-                    if delivery.kind == "desk":
+                    if delivery.kind == "event":
+                        native = await self._event(target, delivery)
+                    elif delivery.kind == "desk":
                         native = await target.notify(
                             DeskNotification(
                                 delivery_id=delivery_id,
@@ -167,6 +170,22 @@ class Dispatcher:
                     await self._failed(delivery_id, f"{type(exc).__name__}: {exc}", False, None)
                     return
             await self._sent(delivery_id, native)
+
+    @staticmethod
+    async def _event(target: Any, delivery: Delivery) -> str | None:
+        handler = getattr(target, "on_event", None)
+        if handler is None:
+            return None  # this channel shows no status events; nothing to do
+        result: str | None = await handler(
+            CustomerEvent(
+                delivery_id=delivery.id or 0,
+                kind=str(delivery.payload.get("kind", "")),
+                conversation_id=delivery.conversation_id,
+                recipient=Address(delivery.target, delivery.recipient or ""),
+                payload=delivery.payload,
+            )
+        )
+        return result
 
     async def _outbound(self, s: Any, delivery: Delivery) -> OutboundMessage:
         message = await s.get(Message, delivery.message_id)

@@ -192,6 +192,7 @@ class Router:
                 conversations.record(s, conv, "bot_feedback", helpful=True)
                 bot = await self.writer.reply(s, conv, self.texts.glad, author=AuthorKind.BOT)
                 conversations.set_status(s, conv, Status.RESOLVED, by="bot")
+                await self.writer.customer_event(s, conv, "resolved", {"csat": True, "by": "bot"})
                 return [bot.id or 0], False
             if verdict is False:
                 conversations.record(s, conv, "bot_feedback", helpful=False, question=msg.text)

@@ -23,10 +23,14 @@ from tests.conftest import Api
 
 def test_env_overrides_toml_and_channel_sections(tmp_path: Path) -> None:
     cfg = tmp_path / "cc.toml"
-    cfg.write_text('port = 9000\nchannels = ["api", "webchat"]\n'
-                   '[email]\nimap_host = "mail.example.com"\n')
-    env = {"CONTACTCENTER_PORT": "9100", "CONTACTCENTER_SLACK_BOT_TOKEN": "xoxb-1",
-           "CONTACTCENTER_REOPEN_WINDOW_HOURS": "12"}
+    cfg.write_text(
+        'port = 9000\nchannels = ["api", "webchat"]\n[email]\nimap_host = "mail.example.com"\n'
+    )
+    env = {
+        "CONTACTCENTER_PORT": "9100",
+        "CONTACTCENTER_SLACK_BOT_TOKEN": "xoxb-1",
+        "CONTACTCENTER_REOPEN_WINDOW_HOURS": "12",
+    }
     s = load_settings(cfg, environ=env)
     assert s.port == 9100 and s.channels == ("api", "webchat")
     assert s.reopen_window_hours == 12.0
@@ -35,11 +39,14 @@ def test_env_overrides_toml_and_channel_sections(tmp_path: Path) -> None:
     assert s.redacted()["channel_config"]["slack"]["bot_token"] == "***"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("port = [", "not valid TOML"),
-    ("nonsense = 1", "unknown setting"),
-    ('port = "eighty"', "cannot use"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("port = [", "not valid TOML"),
+        ("nonsense = 1", "unknown setting"),
+        ('port = "eighty"', "cannot use"),
+    ],
+)
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
     cfg = tmp_path / "cc.toml"
     cfg.write_text(text)
@@ -54,9 +61,13 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_secrets_never_reach_the_log() -> None:
     redactor = Redactor(["super-secret-token-value"])
-    record = logging.makeLogRecord({
-        "msg": "calling with %s and Bearer abc.def and xoxb-123-456 and postgresql://u:pw@h/db",
-        "args": ("super-secret-token-value",), "extra_field": "password=hunter2"})
+    record = logging.makeLogRecord(
+        {
+            "msg": "calling with %s and Bearer abc.def and xoxb-123-456 and postgresql://u:pw@h/db",
+            "args": ("super-secret-token-value",),
+            "extra_field": "password=hunter2",
+        }
+    )
     redactor.filter(record)
     line = JsonFormatter().format(record)
     for secret in ("super-secret-token-value", "abc.def", "xoxb-123-456", ":pw@", "hunter2"):
@@ -82,7 +93,7 @@ async def test_healthz_and_metrics(api: Api) -> None:
     assert status == 200
     assert 'contactcenter_messages_in_total{channel="api"} 1.0' in text
     assert "contactcenter_router_seconds_bucket" in text
-    assert 'contactcenter_deliveries{status=' in text
+    assert "contactcenter_deliveries{status=" in text
 
 
 async def test_healthz_reports_a_dead_database(api: Api) -> None:
@@ -101,10 +112,35 @@ async def test_healthz_reports_a_dead_database(api: Api) -> None:
 
 def test_cli_migrate_and_help(tmp_path: Path) -> None:
     exe = [sys.executable, "-m", "contactcenter.cli"]
-    out = subprocess.run([*exe, "migrate", "--data-dir", str(tmp_path)], capture_output=True,
-                         text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [*exe, "migrate", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert "revision 0001" in out.stdout
     assert (tmp_path / "contactcenter.db").exists()
-    bad = subprocess.run([*exe, "migrate", "--config", str(tmp_path / "missing.toml")],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [*exe, "migrate", "--config", str(tmp_path / "missing.toml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "does not exist" in bad.stderr
+
+
+def test_unknown_channel_is_a_clear_error(settings: Any) -> None:
+    from dataclasses import replace
+
+    from contactcenter.app import create_app
+    from contactcenter.channel import ChannelError
+
+    with pytest.raises(ChannelError, match=r"no contactcenter.channels entry point named 'fax'"):
+        create_app(replace(settings, channels=("api", "fax")))
+
+
+async def test_channels_are_loaded_by_entry_point_name(api: Api) -> None:
+    _status, body = await api.call("GET", "/healthz", auth=False)
+    assert body["channels"] == ["api"]
+    assert type(api.services.registry.get("api")).__module__ == "contactcenter.api_channel"

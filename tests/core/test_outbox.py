@@ -171,3 +171,49 @@ async def test_webhook_receives_signed_reply(services: Services) -> None:
     for body, signature in received:
         assert verify("s3cret-value", body, signature)
         assert not verify("wrong-secret", body, signature)
+
+
+class EventfulChannel(FlakyChannel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[Any] = []
+
+    async def on_event(self, event: Any) -> str:
+        self.events.append(event)
+        return "ev"
+
+
+async def test_status_events_reach_channels_that_show_them(services: Services) -> None:
+    from contactcenter.storage.models import Agent
+
+    channel = EventfulChannel()
+    services.registry.add("api", channel)
+    r = await services.router.handle(
+        InboundMessage(channel_message_id="e1", sender=Address("api", "dave"), text="help me")
+    )
+    async with services.db.transaction() as s:
+        agent = Agent(name="Sam")
+        s.add(agent)
+        await s.flush()
+        agent_id = agent.id
+    await services.actions.assign(r.conversation_id, agent_id)
+    await services.actions.resolve(r.conversation_id)
+    await services.dispatcher.run_once()
+    assert [(e.kind, e.recipient.value) for e in channel.events] == [
+        ("agent_joined", "dave"),
+        ("resolved", "dave"),
+    ]
+    assert channel.events[0].payload["agent_name"] == "Sam"
+    assert set(await statuses(services)) == {"sent"}
+
+
+async def test_channels_without_event_support_skip_events(services: Services) -> None:
+    channel = FlakyChannel()
+    services.registry.add("api", channel)
+    r = await services.router.handle(
+        InboundMessage(channel_message_id="e1", sender=Address("api", "erin"), text="help me")
+    )
+    await services.actions.resolve(r.conversation_id)
+    await services.dispatcher.run_once()
+    assert set(await statuses(services)) == {"sent"}
+    assert len(channel.sent) == 1  # only the hand-over message; the event was skipped
