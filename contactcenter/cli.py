@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", parents=[common], help="apply database migrations")
-    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.add_argument("revision", nargs="?", default="heads")
     migrate.set_defaults(func=cmd_migrate)
 
     for ep in entry_points(group=COMMAND_GROUP):
