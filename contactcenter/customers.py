@@ -26,7 +26,11 @@ from contactcenter.storage.models import (
 
 
 class CustomerError(ValueError):
-    """A customer operation that cannot be done as asked (the message says why)."""
+    """A customer operation that cannot be done as asked; ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(slots=True)
@@ -51,7 +55,7 @@ async def live_customer(session: AsyncSession, customer_id: int) -> Customer:
         seen.add(customer.id or 0)
         customer = await session.get(Customer, customer.merged_into_id)
     if customer is None:
-        raise CustomerError(f"customer {customer_id} does not exist")
+        raise CustomerError(f"customer {customer_id} does not exist", 404)
     return customer
 
 
@@ -150,7 +154,7 @@ async def merge_customers(session: AsyncSession, source_id: int, target_id: int)
     source = await session.get(Customer, source_id)
     target = await session.get(Customer, target_id)
     if source is None or target is None:
-        raise CustomerError("both customers must exist")
+        raise CustomerError("both customers must exist", 404)
     if source.merged_into_id is not None or target.merged_into_id is not None:
         raise CustomerError("a customer that was merged away cannot be merged again")
     identities = (
@@ -166,6 +170,11 @@ async def merge_customers(session: AsyncSession, source_id: int, target_id: int)
         conv.customer_id = target_id
         session.add(conv)
     source.merged_into_id = target_id
+    target_before = {
+        "name": target.name,
+        "email": target.email,
+        "email_verified": target.email_verified,
+    }
     if not target.email and source.email:
         target.email, target.email_verified = source.email, source.email_verified
     if not target.name and source.name:
@@ -176,6 +185,7 @@ async def merge_customers(session: AsyncSession, source_id: int, target_id: int)
         target_customer_id=target_id,
         identity_ids=[i.id for i in identities if i.id is not None],
         conversation_ids=[c.id for c in conversations if c.id is not None],
+        target_before=target_before,
     )
     session.add(record)
     suggestions = (
@@ -208,7 +218,7 @@ async def merge_customers(session: AsyncSession, source_id: int, target_id: int)
 async def undo_merge(session: AsyncSession, merge_id: int) -> MergeRecord:
     record = await session.get(MergeRecord, merge_id)
     if record is None:
-        raise CustomerError(f"merge {merge_id} does not exist")
+        raise CustomerError(f"merge {merge_id} does not exist", 404)
     if record.undone_at is not None:
         raise CustomerError(f"merge {merge_id} was already undone")
     source = await session.get(Customer, record.source_customer_id)
@@ -224,6 +234,16 @@ async def undo_merge(session: AsyncSession, merge_id: int) -> MergeRecord:
         if conv is not None and conv.customer_id == record.target_customer_id:
             conv.customer_id = record.source_customer_id
             session.add(conv)
+    if source.merged_into_id != record.target_customer_id:
+        raise CustomerError("the customer was merged again since; undo that merge first")
+    target = await session.get(Customer, record.target_customer_id)
+    if target is not None and target.merged_into_id is not None:
+        raise CustomerError("the target was merged into another customer since; undo that first")
+    if target is not None and record.target_before:
+        target.name = record.target_before.get("name")
+        target.email = record.target_before.get("email")
+        target.email_verified = bool(record.target_before.get("email_verified"))
+        session.add(target)
     source.merged_into_id = None
     record.undone_at = utcnow()
     session.add_all([source, record])
@@ -239,7 +259,7 @@ async def split_identity(session: AsyncSession, identity_id: int) -> Customer:
     """Give one identity (and the conversations held with it) a customer of its own."""
     identity = await session.get(Identity, identity_id)
     if identity is None:
-        raise CustomerError(f"identity {identity_id} does not exist")
+        raise CustomerError(f"identity {identity_id} does not exist", 404)
     count = (
         await session.exec(
             select(func.count())

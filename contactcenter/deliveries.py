@@ -38,14 +38,13 @@ class DeliveryWriter:
         suggestions: Sequence[dict[str, Any]] = (),
         actions: Sequence[str] = (),
         meta: dict[str, Any] | None = None,
-        source: str | None = None,
-        source_message_id: str | None = None,
+        external_key: str | None = None,
     ) -> Message:
         """Store an outgoing message and queue its delivery on the conversation's channel."""
         message = Message(
             conversation_id=conv.id or 0,
-            channel=source or conv.channel,
-            channel_message_id=source_message_id,
+            channel=conv.channel,
+            external_key=external_key,
             direction=Direction.OUTBOUND,
             author_kind=author,
             agent_id=agent_id,

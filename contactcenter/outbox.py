@@ -19,8 +19,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contactcenter.agents import CommandError
 from contactcenter.channel import ChannelRegistry, DeliveryError
 from contactcenter.domain import (
     Address,
@@ -113,7 +116,23 @@ class Dispatcher:
         return len(ids)
 
     async def _claim(self) -> list[int]:
+        """Claim due deliveries, only the oldest unfinished one per conversation and target.
+
+        That keeps each conversation's messages in order: a reply that is being
+        retried holds back the ones written after it instead of being overtaken.
+        """
         now = utcnow()
+        earlier = aliased(Delivery)
+        blocked = (
+            select(earlier.id)
+            .where(
+                col(earlier.conversation_id) == col(Delivery.conversation_id),
+                col(earlier.target) == col(Delivery.target),
+                col(earlier.id) < col(Delivery.id),
+                col(earlier.status).in_(("pending", "sending")),
+            )
+            .exists()
+        )
         async with self.db.transaction() as s:
             query = (
                 select(Delivery)
@@ -122,13 +141,14 @@ class Dispatcher:
                         (col(Delivery.status) == "pending")
                         & (col(Delivery.next_attempt_at) <= now),
                         (col(Delivery.status) == "sending") & (col(Delivery.lease_until) < now),
-                    )
+                    ),
+                    ~blocked,
                 )
                 .order_by(col(Delivery.id))
                 .limit(self.batch_size)
             )
             if not self.db.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
+                query = query.with_for_update(skip_locked=True, of=Delivery)
             rows = (await s.exec(query)).all()
             for row in rows:
                 row.status = "sending"
@@ -247,6 +267,7 @@ class Dispatcher:
             target, kind = delivery.target, delivery.kind
         if kind == "message":
             self.metrics.messages_out.labels(channel=target).inc()
+        self.wake()  # the next delivery of this conversation may now go
 
     async def _failed(
         self, delivery_id: int, error: str, permanent: bool, retry_after: float | None
@@ -298,3 +319,29 @@ class Dispatcher:
                     },
                 )
             s.add(delivery)
+
+
+async def retry_delivery(s: AsyncSession, delivery_id: int) -> Delivery:
+    """Put a failed delivery back in the queue, due now."""
+    delivery = await s.get(Delivery, delivery_id)
+    if delivery is None:
+        raise CommandError(f"delivery {delivery_id} does not exist", 404)
+    if delivery.status != "failed":
+        raise CommandError(f"only a failed delivery can be retried (this one is {delivery.status})")
+    delivery.status = "pending"
+    delivery.next_attempt_at = utcnow()
+    delivery.lease_until = None
+    s.add(delivery)
+    s.add(
+        Event(
+            conversation_id=delivery.conversation_id,
+            kind="delivery_retried",
+            data={
+                "delivery_id": delivery_id,
+                "target": delivery.target,
+                "attempts": delivery.attempts,
+            },
+        )
+    )
+    await s.flush()
+    return delivery

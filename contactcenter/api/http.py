@@ -21,8 +21,17 @@ MAX_BODY = 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Paths that need no token: health, metrics, the public self-help and chat surfaces.
-PUBLIC_PREFIXES = ("/healthz", "/metrics", "/api/v1/openapi.json", "/help", "/chat",
-                   "/widget.js", "/socket.io", "/slack", "/api/v1/kb/search")
+PUBLIC_PREFIXES = (
+    "/healthz",
+    "/metrics",
+    "/api/v1/openapi.json",
+    "/help",
+    "/chat",
+    "/widget.js",
+    "/socket.io",
+    "/slack",
+    "/api/v1/kb/search",
+)
 
 
 class ApiError(web.HTTPException):
@@ -43,31 +52,18 @@ def _default(value: Any) -> Any:
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status,
-                             dumps=lambda d: json.dumps(d, default=_default))
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=_default))
 
 
-async def read_json(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object, or a clear 4xx."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, "too_large", f"request body is larger than {MAX_BODY} bytes")
-    try:
-        raw = await request.content.read(MAX_BODY + 1)
-    except Exception:
-        raise ApiError(400, "bad_body", "could not read the request body") from None
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, "too_large", f"request body is larger than {MAX_BODY} bytes")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "bad_json", "request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_json", "request body must be a JSON object")
-    return data
-
-
-def field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], *,
-          required: bool = True, default: Any = None, max_len: int | None = None) -> Any:
+def field(
+    data: dict[str, Any],
+    name: str,
+    kind: type | tuple[type, ...],
+    *,
+    required: bool = True,
+    default: Any = None,
+    max_len: int | None = None,
+) -> Any:
     if name not in data or data[name] is None:
         if required:
             raise ApiError(422, "missing_field", f"field {name!r} is required", field=name)
@@ -80,29 +76,12 @@ def field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], *,
         names = " or ".join(k.__name__ for k in kinds)
         raise ApiError(422, "bad_field", f"field {name!r} must be {names}", field=name)
     if max_len is not None and isinstance(value, (str, list)) and len(value) > max_len:
-        raise ApiError(413 if name == "text" else 422, "too_long",
-                       f"field {name!r} is longer than {max_len}", field=name)
-    return value
-
-
-def path_id(request: web.Request, name: str = "id") -> int:
-    raw = request.match_info.get(name, "")
-    if not raw.isdigit() or len(raw) > 18:
-        raise ApiError(404, "not_found", f"no such {name}: {raw[:40]!r}")
-    return int(raw)
-
-
-def query_int(request: web.Request, name: str, default: int, *, lo: int = 0,
-              hi: int = 1_000_000) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, "bad_query", f"query parameter {name!r} must be an integer") from None
-    if not lo <= value <= hi:
-        raise ApiError(400, "bad_query", f"query parameter {name!r} must be in {lo}..{hi}")
+        raise ApiError(
+            413 if name == "text" else 422,
+            "too_long",
+            f"field {name!r} is longer than {max_len}",
+            field=name,
+        )
     return value
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from contactcenter.api.http import ApiError, field, json_response, read_json
+from contactcenter.api.http import ApiError, field, json_response
+from contactcenter.api.params import read_body
 from contactcenter.domain import Address, InboundMessage
 from contactcenter.router import MAX_TEXT
 from contactcenter.services import SERVICES
@@ -15,7 +16,7 @@ MAX_ADDRESS = 320
 
 async def post_message(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    data = await read_json(request)
+    data = await read_body(request, {"id", "from", "name", "text"})
     external_id = field(data, "id", (str, int), max_len=MAX_ID)
     sender = field(data, "from", str, max_len=MAX_ADDRESS).strip()
     text = field(data, "text", str, max_len=MAX_TEXT)

@@ -23,15 +23,13 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception as exc:
         log.warning("health check: database unreachable: %s", type(exc).__name__)
         return json_response({"status": "unhealthy", "database": "unreachable"}, status=503)
-    return json_response({"status": "ok", "database": "ok",
-                          "channels": services.registry.names()})
+    return json_response({"status": "ok", "database": "ok", "channels": services.registry.names()})
 
 
 async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     async with services.db.session() as s:
-        rows = (await s.exec(
-            select(Delivery.status, func.count()).group_by(Delivery.status))).all()
+        rows = (await s.exec(select(Delivery.status, func.count()).group_by(Delivery.status))).all()
     counts = dict(rows)
     for status in ("pending", "sending", "sent", "failed"):
         services.metrics.deliveries.labels(status=status).set(counts.get(status, 0))

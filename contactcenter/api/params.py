@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from contactcenter.api.http import ApiError, field, read_json
+from contactcenter.api.http import MAX_BODY, ApiError, field
 
 # Every id column is a 32-bit integer on PostgreSQL: a larger id cannot exist.
 MAX_DB_ID = 2**31 - 1
@@ -36,13 +36,16 @@ def object_id(request: web.Request, name: str = "id", *, what: str = "object") -
     return int(raw)
 
 
-def check_query(request: web.Request, allowed: Collection[str],
-                repeatable: Collection[str] = ()) -> None:
+def check_query(
+    request: web.Request, allowed: Collection[str], repeatable: Collection[str] = ()
+) -> None:
     """Reject unknown parameters and repeats of single-valued ones."""
     for name in set(request.query.keys()):
         if name not in allowed:
-            raise _bad(name, f"unknown query parameter {name[:40]!r}; "
-                             f"allowed: {', '.join(sorted(allowed))}")
+            raise _bad(
+                name,
+                f"unknown query parameter {name[:40]!r}; allowed: {', '.join(sorted(allowed))}",
+            )
         if name not in repeatable and len(request.query.getall(name)) > 1:
             raise _bad(name, f"query parameter {name!r} may be given only once")
 
@@ -71,8 +74,9 @@ def query_id(request: web.Request, name: str) -> int | None:
     return int(raw)
 
 
-def query_limit(request: web.Request, default: int = DEFAULT_LIMIT,
-                maximum: int = MAX_LIMIT) -> int:
+def query_limit(
+    request: web.Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT
+) -> int:
     raw = request.query.get("limit")
     if raw is None:
         return default
@@ -92,8 +96,11 @@ def query_choices(request: web.Request, name: str, choices: Iterable[str]) -> li
         for part in raw.split(","):
             value = part.strip()
             if value not in allowed:
-                raise _bad(name, f"query parameter {name!r} must be one of "
-                                 f"{', '.join(allowed)} (got {value[:40]!r})")
+                raise _bad(
+                    name,
+                    f"query parameter {name!r} must be one of "
+                    f"{', '.join(allowed)} (got {value[:40]!r})",
+                )
             if value not in values:
                 values.append(value)
     return values
@@ -140,21 +147,62 @@ def decode_cursor(request: web.Request, shape: str) -> tuple[Any, ...] | None:
     return tuple(out)
 
 
-async def read_body(request: web.Request, allowed: Collection[str], *,
-                    optional: bool = False) -> dict[str, Any]:
-    """The JSON object body with only known fields; ``optional``: an empty body is ``{}``."""
-    if optional and not request.body_exists:
+async def read_object(request: web.Request, *, empty_ok: bool = False) -> dict[str, Any]:
+    """The request's JSON object, or a clear 4xx (413 past ``MAX_BODY``).
+
+    Unlike ``http.read_json`` it reads until the end of the body (a body that
+    arrives in several network reads is not cut short) and answers a deeply
+    nested document with a 400, not a RecursionError (500).
+    """
+    too_large = ApiError(413, "too_large", f"request body is larger than {MAX_BODY} bytes")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            chunk = await request.content.read(MAX_BODY + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise too_large
+    except ApiError:
+        raise
+    except Exception:
+        raise ApiError(400, "bad_body", "could not read the request body") from None
+    raw = b"".join(chunks)
+    if empty_ok and not raw.strip():
         return {}
-    data = await read_json(request)
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ApiError(422, "unknown_field", f"unknown field {unknown[0][:40]!r}; allowed: "
-                       f"{', '.join(sorted(allowed)) or 'none'}", field=unknown[0][:40])
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, "bad_json", "request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", "request body must be a JSON object")
     return data
 
 
-def body_id(data: dict[str, Any], name: str, *, what: str,
-            required: bool = True) -> int | None:
+async def read_body(
+    request: web.Request, allowed: Collection[str], *, optional: bool = False
+) -> dict[str, Any]:
+    """The JSON object body with only known fields; ``optional``: an empty body is ``{}``."""
+    if optional and not request.body_exists:
+        return {}
+    data = await read_object(request, empty_ok=optional)
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ApiError(
+            422,
+            "unknown_field",
+            f"unknown field {unknown[0][:40]!r}; allowed: {', '.join(sorted(allowed)) or 'none'}",
+            field=unknown[0][:40],
+        )
+    return data
+
+
+def body_id(data: dict[str, Any], name: str, *, what: str, required: bool = True) -> int | None:
     """An integer field naming a stored object; one that cannot exist is a 404."""
     value: int | None = field(data, name, int, required=required)
     if value is not None and not 0 < value <= MAX_DB_ID:
@@ -162,15 +210,17 @@ def body_id(data: dict[str, Any], name: str, *, what: str,
     return value
 
 
-def body_text(data: dict[str, Any], name: str, *, max_len: int,
-              required: bool = True) -> str | None:
+def body_text(
+    data: dict[str, Any], name: str, *, max_len: int, required: bool = True
+) -> str | None:
     """A string field, stripped; empty or NUL-containing strings are refused."""
     value: str | None = field(data, name, str, required=required, max_len=max_len)
     if value is None:
         return None
     if "\x00" in value:
-        raise ApiError(422, "bad_field", f"field {name!r} must not contain NUL characters",
-                       field=name)
+        raise ApiError(
+            422, "bad_field", f"field {name!r} must not contain NUL characters", field=name
+        )
     value = value.strip()
     if not value:
         raise ApiError(422, "bad_field", f"field {name!r} must not be empty", field=name)

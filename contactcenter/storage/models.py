@@ -99,6 +99,9 @@ class Message(SQLModel, table=True):
     channel: str
     # The channel's own id for the message; unique per channel (idempotency key).
     channel_message_id: str | None = None
+    # Where an agent's message came from ("slack:<ts>"), unique: a desk event
+    # delivered twice stores one message and sends one reply.
+    external_key: str | None = Field(default=None, unique=True)
     direction: str  # "in" | "out"
     author_kind: str  # customer | bot | agent | system
     agent_id: int | None = Field(default=None, foreign_key="agents.id")
@@ -172,6 +175,10 @@ class MergeRecord(SQLModel, table=True):
     identity_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     conversation_ids: list[int] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    # The target's name and email before the merge filled them in, restored by undo.
+    target_before: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
     created_at: datetime = Field(default_factory=utcnow)
     undone_at: datetime | None = None

@@ -112,3 +112,22 @@ async def test_concurrent_repeats_of_one_message_store_it_once(services: Service
     )
     assert len({r.message_id for r in results}) == 1
     assert sum(not r.duplicate for r in results) == 1
+
+
+async def test_undo_restores_what_the_merge_copied_onto_the_target(services: Services) -> None:
+    anon = await services.router.handle(inbound("1", "webchat", "v1"))
+    known = await services.router.handle(
+        inbound("2", "webchat", "v2", email="eve@example.com", verified=True)
+    )
+    async with services.db.transaction() as s:
+        record = await merge_customers(s, known.customer_id, anon.customer_id)
+    async with services.db.transaction() as s:
+        await undo_merge(s, record.id or 0)
+    async with services.db.session() as s:
+        target = await s.get(Customer, anon.customer_id)
+    assert target is not None and target.email is None and not target.email_verified
+    # And a new verified identity with that email joins the right customer again.
+    again = await services.router.handle(
+        inbound("3", "api", "crm-1", email="eve@example.com", verified=True)
+    )
+    assert again.customer_id == known.customer_id

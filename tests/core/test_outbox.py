@@ -57,6 +57,13 @@ async def wait_for(predicate: Any, seconds: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def drain(services: Services, rounds: int = 20) -> None:
+    """Dispatch until nothing is due: one round sends one delivery per conversation."""
+    for _ in range(rounds):
+        if await services.dispatcher.run_once() == 0:
+            return
+
+
 async def statuses(services: Services) -> list[str]:
     async with services.db.session() as s:
         return list((await s.exec(select(Delivery.status).order_by(col(Delivery.id)))).all())
@@ -84,7 +91,7 @@ async def test_delivered_after_transient_failures(services: Services) -> None:
 async def test_permanent_failure_is_marked_failed_and_visible(services: Services) -> None:
     services.registry.add("api", FlakyChannel(failures=99, permanent=True))
     conv_id = await escalate_and_reply(services)
-    await services.dispatcher.run_once()
+    await drain(services)
     assert await statuses(services) == ["failed", "failed"]
     async with services.db.session() as s:
         events = (await s.exec(select(Event).where(Event.kind == "delivery_failed"))).all()
@@ -97,7 +104,7 @@ async def test_gives_up_after_max_age(services: Services) -> None:
     services.registry.add("api", FlakyChannel(failures=99))
     services.dispatcher.policy = RetryPolicy(base_delay=0.01, max_delay=0.01, max_age=0.0)
     await escalate_and_reply(services)
-    await services.dispatcher.run_once()
+    await drain(services)
     assert await statuses(services) == ["failed", "failed"]
     async with services.db.session() as s:
         d = (await s.exec(select(Delivery))).first()
@@ -108,11 +115,11 @@ async def test_retry_waits_with_backoff(services: Services) -> None:
     services.registry.add("api", FlakyChannel(failures=99))
     services.dispatcher.policy = RetryPolicy(base_delay=30, max_delay=60, max_age=3600)
     await escalate_and_reply(services)
-    await services.dispatcher.run_once()
+    await drain(services)
     assert await statuses(services) == ["pending", "pending"]
     async with services.db.session() as s:
-        rows = (await s.exec(select(Delivery))).all()
-    for row in rows:
+        rows = (await s.exec(select(Delivery).order_by(col(Delivery.id)))).all()
+    for row in rows[:1]:  # the first backs off; the second waits behind it
         wait = row.next_attempt_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)
         assert timedelta(seconds=10) < wait <= timedelta(seconds=31)
     assert await services.dispatcher.run_once() == 0  # not due yet: nothing is attempted
@@ -136,7 +143,7 @@ async def test_a_crash_mid_send_is_resumed_after_restart(services: Services) -> 
             row.status = "sending"
             row.lease_until = utcnow() - timedelta(seconds=1)
             s.add(row)
-    await services.dispatcher.run_once()
+    await drain(services)
     assert await statuses(services) == ["sent", "sent"]
     assert len(channel.sent) == 2
 
@@ -160,7 +167,7 @@ async def test_webhook_receives_signed_reply(services: Services) -> None:
     services.registry.add("api", channel)
     try:
         await escalate_and_reply(services, "Refund issued")
-        await services.dispatcher.run_once()
+        await drain(services)
     finally:
         await channel.stop()
         await runner.cleanup()
@@ -198,7 +205,7 @@ async def test_status_events_reach_channels_that_show_them(services: Services) -
         agent_id = agent.id
     await services.actions.assign(r.conversation_id, agent_id)
     await services.actions.resolve(r.conversation_id)
-    await services.dispatcher.run_once()
+    await drain(services)
     assert [(e.kind, e.recipient.value) for e in channel.events] == [
         ("agent_joined", "dave"),
         ("resolved", "dave"),
@@ -214,6 +221,25 @@ async def test_channels_without_event_support_skip_events(services: Services) ->
         InboundMessage(channel_message_id="e1", sender=Address("api", "erin"), text="help me")
     )
     await services.actions.resolve(r.conversation_id)
-    await services.dispatcher.run_once()
+    await drain(services)
     assert set(await statuses(services)) == {"sent"}
     assert len(channel.sent) == 1  # only the hand-over message; the event was skipped
+
+
+async def test_a_conversation_keeps_its_order_while_a_delivery_is_retried(
+    services: Services,
+) -> None:
+    channel = FlakyChannel(failures=1)
+    services.registry.add("api", channel)
+    services.dispatcher.policy = RetryPolicy(base_delay=0.01, max_delay=0.02, max_age=60)
+    r = await services.router.handle(
+        InboundMessage(channel_message_id="o1", sender=Address("api", "fay"), text="help")
+    )
+    for n in range(3):
+        await services.actions.reply(AgentReply(conversation_id=r.conversation_id, text=f"r{n}"))
+    for _ in range(200):
+        await services.dispatcher.run_once()
+        if len(channel.sent) == 4:
+            break
+        await asyncio.sleep(0.01)
+    assert [m.text for m in channel.sent][1:] == ["r0", "r1", "r2"]

@@ -257,3 +257,46 @@ async def test_desk_is_told_of_escalations_and_customer_messages(settings, tmp_p
         assert [m["author"] for m in snap["messages"]] == ["customer", "bot"]
     finally:
         await svc.db.dispose()
+
+
+async def test_a_desk_reply_delivered_twice_is_sent_once(services: Services) -> None:
+    a = await services.router.handle(msg("1", "help"))
+    reply = AgentReply(
+        conversation_id=a.conversation_id,
+        text="Hello from Slack",
+        source="slack",
+        source_message_id="1700000000.000100",
+    )
+    first, dup1 = await services.actions.reply(reply)
+    second, dup2 = await services.actions.reply(reply)
+    assert (dup1, dup2) == (False, True) and first.id == second.id
+    to_customer = [
+        d for d in await deliveries_of(services, a.conversation_id) if d.message_id == first.id
+    ]
+    assert len(to_customer) == 1
+
+
+async def test_inactive_agents_cannot_reply_or_be_assigned(services: Services) -> None:
+    import pytest
+
+    from contactcenter.agent_actions import ActionError
+    from contactcenter.storage.models import Agent
+
+    a = await services.router.handle(msg("1", "help"))
+    async with services.db.transaction() as s:
+        gone = Agent(name="Former", active=False)
+        s.add(gone)
+        await s.flush()
+    with pytest.raises(ActionError, match="not active"):
+        await services.actions.assign(a.conversation_id, gone.id)
+    with pytest.raises(ActionError, match="not active"):
+        await services.actions.reply(
+            AgentReply(conversation_id=a.conversation_id, text="x", agent_id=gone.id)
+        )
+
+
+async def test_tags_are_removed_whatever_their_case(services: Services) -> None:
+    a = await services.router.handle(msg("1", "help"))
+    await services.actions.tag(a.conversation_id, add=["VIP", "Billing"])
+    conv = await services.actions.tag(a.conversation_id, remove=["vip "])
+    assert conv.tags == ["billing"]

@@ -100,6 +100,7 @@ def upgrade() -> None:
         sa.Column("target_customer_id", sa.Integer(), nullable=False),
         sa.Column("identity_ids", sa.JSON(), nullable=False),
         sa.Column("conversation_ids", sa.JSON(), nullable=False),
+        sa.Column("target_before", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -199,6 +200,7 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(), nullable=False),
         sa.Column("channel_message_id", sa.String(), nullable=True),
+        sa.Column("external_key", sa.String(), nullable=True),
         sa.Column("direction", sa.String(), nullable=False),
         sa.Column("author_kind", sa.String(), nullable=False),
         sa.Column("agent_id", sa.Integer(), nullable=True),
@@ -217,6 +219,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("channel", "channel_message_id", name="uq_message_channel_id"),
+        sa.UniqueConstraint("external_key"),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index(
