@@ -18,6 +18,7 @@ import html
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -100,7 +101,7 @@ def _address(addr: str, name: str | None = None) -> Address:
     display = clean_header_text(name, limit=MAX_NAME_CHARS)
     try:
         return Address(display_name=display, addr_spec=addr)
-    except (ValueError, IndexError, TypeError) as exc:
+    except (ValueError, IndexError, TypeError, HeaderParseError) as exc:
         raise ValueError(f"unusable address: {addr!r}") from exc
 
 

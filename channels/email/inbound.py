@@ -19,6 +19,33 @@ from .threading import thread_signals
 CHANNEL = "email"
 # Stands in for a missing From so the core still gets an Address; never answered.
 UNKNOWN_SENDER = "unknown-sender@invalid"
+# The core refuses longer texts (Router MAX_TEXT); the whole text stays in metadata.
+MAX_TEXT_CHARS = 100_000
+
+
+def clean_text(value: str) -> str:
+    """Text any database accepts: no NUL characters, no lone surrogates.
+
+    PostgreSQL refuses both in text and JSON; a mail that carries them must
+    still be stored, so they are dropped or replaced rather than failing.
+    """
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", errors="replace").decode("utf-8")
+    return value
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
 
 
 def to_inbound(
@@ -45,7 +72,7 @@ def to_inbound(
 
     attachments = tuple(
         Attachment(
-            filename=a.filename,
+            filename=clean_text(a.filename),
             content_type=a.content_type,
             size=a.size,
             storage_ref=attachment_refs[i] if i < len(attachment_refs) else None,
@@ -72,17 +99,21 @@ def to_inbound(
         "attachments_dropped": [a.filename for a in parsed.attachments if a.content is None],
         "defects": list(parsed.defects),
     }
+    text = clean_text(parsed.reply_text or parsed.text)
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS]
+        metadata["text_truncated"] = True
     return InboundMessage(
-        channel_message_id=parsed.message_id,
-        sender=Address(CHANNEL, sender.lower()),
-        text=parsed.reply_text or parsed.text,
-        thread_key=signals.thread_root,
-        display_name=parsed.from_name,
+        channel_message_id=clean_text(parsed.message_id),
+        sender=Address(CHANNEL, clean_text(sender.lower())),
+        text=text,
+        thread_key=clean_text(signals.thread_root),
+        display_name=clean_text(parsed.from_name) if parsed.from_name else None,
         email=parsed.from_address,
-        subject=parsed.subject or None,
+        subject=clean_text(parsed.subject) or None,
         attachments=attachments,
         conversation_id=int(conversation) if conversation and conversation.isdigit() else None,
         # Mail from our own mailbox is our own mail coming back: never answer it.
         no_reply=parsed.auto_reply is not None or parsed.from_address in (None, *ours),
-        metadata=metadata,
+        metadata=_clean(metadata),
     )

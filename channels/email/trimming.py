@@ -143,6 +143,7 @@ _FORMAL_SIGN_OFF = re.compile(
     r"regards|wishes|sincerely|truly|grüß|grüss|cordialement|atentamente", re.I
 )
 _MAX_NAME_LINES = 4
+_DIGIT = re.compile(r"\d")
 _MAX_NAME_CHARS = 60
 
 
@@ -203,8 +204,18 @@ def _include_separator_above(lines: list[str], index: int) -> int:
     return index
 
 
+_HEADER_ENDINGS = (
+    ":", "：", "wrote", "schrieb", "écrit", "escribió", "schreef", "scritto", "escreveu", "skrev",
+)  # fmt: skip
+
+
 def _header_span(lines: list[str], start: int) -> int:
     """How many lines (1-3) starting at ``start`` form an "On ... wrote:" header."""
+    # A header ends where one of its lines ends in ":" or the verb: most lines of
+    # most mails do not, and this check is what keeps trimming cheap.
+    window = lines[start : start + _MAX_HEADER_LINES]
+    if not any(line.rstrip().endswith(_HEADER_ENDINGS) for line in window):
+        return 0
     joined = ""
     for count in range(1, _MAX_HEADER_LINES + 1):
         idx = start + count - 1
@@ -219,12 +230,11 @@ def _header_span(lines: list[str], start: int) -> int:
 
 
 def _is_wrote_header(text: str) -> bool:
-    if not any(ch.isdigit() for ch in text) and "@" not in text and not _VERB_AT_END.search(text):
-        return False  # the verb mid-line needs a date or an address to be believed
-    if not text.rstrip().endswith((":", "：")) and not text.rstrip().endswith(
-        ("wrote", "schrieb", "écrit", "escribió", "schreef", "scritto", "escreveu", "skrev")
-    ):
+    # Cheapest test first: this runs on every line of every mail.
+    if not text.rstrip().endswith(_HEADER_ENDINGS):
         return False
+    if not _DIGIT.search(text) and "@" not in text and not _VERB_AT_END.search(text):
+        return False  # the verb mid-line needs a date or an address to be believed
     return bool(_ON_WROTE.match(text))
 
 

@@ -1,0 +1,272 @@
+"""Watching one mailbox: catch up from the checkpoint, then IDLE (or poll), forever.
+
+The rules that keep mail from being lost or doubled live here:
+
+- a UID is checkpointed only after its mail was committed by the router (or
+  quarantined), so a crash re-reads at most the mail in flight, and the
+  Message-ID dedupe absorbs that;
+- mail is fetched with BODY.PEEK[] and never flagged or deleted, so nothing
+  depends on \\Seen and the mailbox stays the customer's record;
+- a changed UIDVALIDITY makes the old UIDs meaningless: the checkpoint is reset
+  and recent mail is read again (dedupe keeps it single);
+- every failure ends the session; the loop reconnects with exponential backoff
+  and jitter, and IDLE is restarted every few minutes because a silently
+  dropped connection would otherwise wait forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from contactcenter.domain import utcnow
+
+from .config import EmailConfig, MailboxConfig
+from .imap_client import ImapError, ImapSession
+from .ingest import Ingestor, IngestOutcome
+from .lock import MailboxLock
+from .store import EmailStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    mailbox: str
+    done: int
+    total: int
+    stored: int
+    duplicates: int
+    quarantined: int
+    elapsed: float
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class Backoff:
+    """Exponential delays with full jitter between ``low`` and ``high`` seconds."""
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high, self.attempts = low, high, 0
+
+    def next(self) -> float:
+        ceiling = min(self.high, self.low * (2**self.attempts))
+        self.attempts += 1
+        return random.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempts = 0
+
+
+class MailboxWatcher:
+    def __init__(
+        self,
+        box: MailboxConfig,
+        config: EmailConfig,
+        store: EmailStore,
+        ingestor: Ingestor,
+        lock: MailboxLock,
+    ) -> None:
+        self.box = box
+        self.config = config
+        self.store = store
+        self.ingestor = ingestor
+        self.lock = lock
+        # Set once the first catch-up is done (tests and health checks wait on it).
+        self.synced = asyncio.Event()
+        self.sessions = 0  # connections opened, for tests and metrics
+        self.last_error: str | None = None
+        self._failures: dict[tuple[int, int], int] = {}
+
+    # -- the loop ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        backoff = Backoff(self.config.reconnect_min_seconds, self.config.reconnect_max_seconds)
+        try:
+            while True:
+                if not await self.lock.acquire():
+                    log.info("email: mailbox watched by another process", extra=self._ctx())
+                    await asyncio.sleep(self.config.lock_retry_seconds)
+                    continue
+                session = ImapSession(self.box, timeout=self.config.imap_timeout)
+                try:
+                    self.sessions += 1
+                    await session.open()
+                    await self._watch(session, backoff)
+                except asyncio.CancelledError:
+                    raise
+                except ImapError as exc:
+                    self.last_error = str(exc)
+                    log.warning("email: IMAP session ended: %s", exc, extra=self._ctx())
+                except Exception as exc:
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("email: watcher failed", extra=self._ctx())
+                finally:
+                    await session.close()
+                delay = backoff.next()
+                log.info("email: reconnecting in %.1fs", delay, extra=self._ctx())
+                await asyncio.sleep(delay)
+        finally:
+            await self.lock.release()
+
+    async def _watch(self, session: ImapSession, backoff: Backoff) -> None:
+        info = await session.select(self.box.imap_folder)
+        await self.sync(session, info.uidvalidity, info.uidnext)
+        backoff.reset()
+        self.last_error = None
+        self.synced.set()
+        use_idle = self.box.idle and session.can_idle
+        if not use_idle:
+            log.info("email: polling (no IDLE)", extra=self._ctx())
+        while True:
+            if not await self.lock.alive():
+                raise ImapError("the mailbox lock was lost")
+            if use_idle:
+                await session.idle(self.config.idle_restart_seconds)
+            else:
+                await asyncio.sleep(self.box.poll_seconds)
+                await session.noop()
+            await self.catch_up(session, info.uidvalidity)
+
+    # -- catching up -----------------------------------------------------------------
+
+    async def sync(self, session: ImapSession, uidvalidity: int, uidnext: int | None) -> None:
+        """Bring the checkpoint up to date after (re)connecting."""
+        checkpoint = await self.store.checkpoint(self.box.name)
+        if checkpoint is not None and checkpoint.uidvalidity == uidvalidity:
+            await self.catch_up(session, uidvalidity)
+            return
+        if checkpoint is None:
+            since = self.box.backfill_since or utcnow().date()
+            log.info("email: first start, reading mail since %s", since, extra=self._ctx())
+        else:
+            since = checkpoint.updated_at.date() - timedelta(days=self.config.rescan_days)
+            log.warning(
+                "email: UIDVALIDITY changed (%s -> %s); reading mail since %s again",
+                checkpoint.uidvalidity,
+                uidvalidity,
+                since,
+                extra=self._ctx(),
+            )
+        uids = await session.uids_since(since)
+        start = uids[0] - 1 if uids else max((uidnext or 1) - 1, 0)
+        await self.store.reset_checkpoint(self.box.name, uidvalidity)
+        await self.store.save_checkpoint(self.box.name, uidvalidity, start)
+        await self.process(session, uidvalidity, uids, label="backfill")
+        await self.catch_up(session, uidvalidity)
+
+    async def catch_up(self, session: ImapSession, uidvalidity: int) -> None:
+        checkpoint = await self.store.checkpoint(self.box.name)
+        last = checkpoint.last_uid if checkpoint is not None else 0
+        uids = await session.uids_after(last)
+        if uids:
+            await self.process(session, uidvalidity, uids)
+
+    async def backfill(
+        self, session: ImapSession, since: date, progress: ProgressCallback | None = None
+    ) -> Progress:
+        """Read all mail since ``since`` without moving the checkpoint (the CLI's job).
+
+        The checkpoint says "everything up to here is done"; a backfill skips
+        older mail, so it must not claim that.
+        """
+        info = await session.select(self.box.imap_folder)
+        uids = await session.uids_since(since)
+        return await self.process(
+            session, info.uidvalidity, uids, label="backfill", checkpoint=False, progress=progress
+        )
+
+    async def process(
+        self,
+        session: ImapSession,
+        uidvalidity: int,
+        uids: Sequence[int],
+        *,
+        label: str = "new mail",
+        checkpoint: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> Progress:
+        started = time.monotonic()
+        last_log = started
+        counts = {"stored": 0, "duplicate": 0, "quarantined": 0}
+
+        def report(done: int) -> Progress:
+            return Progress(
+                self.box.name,
+                done,
+                len(uids),
+                counts["stored"],
+                counts["duplicate"],
+                counts["quarantined"],
+                time.monotonic() - started,
+            )
+
+        for done, uid in enumerate(uids, start=1):
+            raw = await session.fetch(uid)
+            if raw is None:
+                log.info("email: UID %s vanished before it was read", uid, extra=self._ctx())
+            # Storing a mail and checkpointing it is finished even when the app is
+            # stopping, so a clean shutdown never leaves a stored mail unacknowledged.
+            step = asyncio.ensure_future(self._commit(raw, uid, uidvalidity, checkpoint))
+            try:
+                outcome = await asyncio.shield(step)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(step, self.config.imap_timeout)
+                raise
+            if outcome is not None:
+                counts[outcome.kind] += 1
+            if checkpoint:
+                if raw is not None and self.box.move_to:
+                    try:
+                        await session.move(uid, self.box.move_to)
+                    except ImapError as exc:
+                        log.warning("email: could not move UID %s: %s", uid, exc)
+            now = time.monotonic()
+            if progress is not None:
+                progress(report(done))
+            if len(uids) > 20 and (now - last_log > 5 or done == len(uids)):
+                last_log = now
+                log.info(
+                    "email: %s progress %d/%d",
+                    label,
+                    done,
+                    len(uids),
+                    extra={**self._ctx(), **counts, "rate": round(done / (now - started), 1)},
+                )
+        return report(len(uids))
+
+    async def _commit(
+        self, raw: bytes | None, uid: int, uidvalidity: int, checkpoint: bool
+    ) -> IngestOutcome | None:
+        outcome = await self._ingest(raw, uid, uidvalidity) if raw is not None else None
+        if checkpoint:
+            await self.store.save_checkpoint(self.box.name, uidvalidity, uid)
+        return outcome
+
+    async def _ingest(self, raw: bytes, uid: int, uidvalidity: int) -> IngestOutcome:
+        """Ingest, counting failures: a mail that keeps failing is quarantined at last."""
+        key = (uidvalidity, uid)
+        try:
+            outcome = await self.ingestor.ingest(raw, self.box, uid=uid, uidvalidity=uidvalidity)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failures = self._failures.get(key, 0) + 1
+            self._failures[key] = failures
+            if failures < self.config.max_handle_attempts:
+                raise
+            reason = f"could not be stored after {failures} attempts: {type(exc).__name__}: {exc}"
+            outcome = await self.ingestor.quarantine(raw, self.box, reason, uid, uidvalidity)
+        self._failures.pop(key, None)
+        return outcome
+
+    def _ctx(self) -> dict[str, object]:
+        return {"mailbox": self.box.name}
