@@ -12,6 +12,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,18 @@ def _secrets(settings: Settings) -> list[str]:
     return [v for v in values if v]
 
 
+def demo_settings(settings: Settings) -> Settings:
+    """The quick start: the knowledge-base answerer with the bundled demo articles.
+
+    Named by entry point ("kb") so the core still imports no package of its own.
+    Anything the operator configured wins.
+    """
+    answerer = settings.answerer or "kb"
+    kb = {"articles": "demo", **settings.channel(answerer)}
+    configs = {**settings.channel_config, answerer: kb}
+    return replace(settings, answerer=answerer, channel_config=configs)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -51,6 +64,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from contactcenter.logs import setup_logging
 
     settings = _settings(args, demo=True if args.demo else None)
+    if settings.demo:
+        settings = demo_settings(settings)
     setup_logging(settings.log_level, settings.log_format, _secrets(settings))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings)

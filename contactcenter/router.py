@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contactcenter import conversations, customers
@@ -195,7 +195,14 @@ class Router:
                 await self.writer.customer_event(s, conv, "resolved", {"csat": True, "by": "bot"})
                 return [bot.id or 0], False
             if verdict is False:
-                conversations.record(s, conv, "bot_feedback", helpful=False, question=msg.text)
+                conversations.record(
+                    s,
+                    conv,
+                    "bot_feedback",
+                    helpful=False,
+                    question=await self._last_answered_question(s, conv),
+                    reply=msg.text[:500],
+                )
                 return await self._escalate(s, conv, "answer_not_helpful", answer), True
         if answer is None:
             return [], False
@@ -213,12 +220,17 @@ class Router:
                 author=AuthorKind.BOT,
                 suggestions=suggestions[:1],
                 actions=("yes", "no", "human"),
-                meta={"decision": "answer", "confidence": answer.confidence},
+                meta={
+                    "decision": "answer",
+                    "confidence": answer.confidence,
+                    "question": msg.text[:2000],
+                },
             )
             conversations.record(
                 s,
                 conv,
                 "bot_answered",
+                question=msg.text[:500],
                 confidence=answer.confidence,
                 article_id=suggestions[0]["article_id"] if suggestions else None,
             )
@@ -244,6 +256,23 @@ class Router:
         reason = "bot_missed_twice" if decision == Decision.SUGGEST else "bot_declined"
         conversations.record(s, conv, "bot_declined", question=msg.text[:500])
         return await self._escalate(s, conv, reason, answer), True
+
+    @staticmethod
+    async def _last_answered_question(s: AsyncSession, conv: Conversation) -> str | None:
+        """The customer question behind the bot's last answer (for knowledge gaps)."""
+        rows = (
+            await s.exec(
+                select(Message)
+                .where(Message.conversation_id == conv.id, Message.author_kind == AuthorKind.BOT)
+                .order_by(col(Message.id).desc())
+                .limit(5)
+            )
+        ).all()
+        for row in rows:
+            if row.meta.get("decision") == "answer":
+                question = row.meta.get("question")
+                return str(question) if question else None
+        return None
 
     async def _escalate(
         self, s: AsyncSession, conv: Conversation, reason: str, answer: AnswerLike | None

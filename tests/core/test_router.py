@@ -300,3 +300,29 @@ async def test_tags_are_removed_whatever_their_case(services: Services) -> None:
     await services.actions.tag(a.conversation_id, add=["VIP", "Billing"])
     conv = await services.actions.tag(a.conversation_id, remove=["vip "])
     assert conv.tags == ["billing"]
+
+
+async def test_a_no_records_the_question_that_was_answered(services: Services) -> None:
+    services.set_answerer(ScriptedAnswerer([answer()]))
+    first = await services.router.handle(msg("1", "can I return worn boots?"))
+    await services.router.handle(msg("2", "no"))
+    async with services.db.session() as s:
+        event = (
+            await s.exec(
+                select(Event).where(
+                    Event.conversation_id == first.conversation_id, Event.kind == "bot_feedback"
+                )
+            )
+        ).one()
+    assert event.data["helpful"] is False
+    assert event.data["question"] == "can I return worn boots?"
+
+
+def test_demo_settings_pick_the_kb_with_demo_articles() -> None:
+    from contactcenter.cli import demo_settings
+    from contactcenter.config import Settings
+
+    demo = demo_settings(Settings())
+    assert demo.answerer == "kb" and demo.channel("kb")["articles"] == "demo"
+    mine = demo_settings(Settings(channel_config={"kb": {"articles": "/srv/kb.jsonl"}}))
+    assert mine.channel("kb")["articles"] == "/srv/kb.jsonl"
