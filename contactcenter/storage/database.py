@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
@@ -37,6 +38,10 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+            database = make_url(self.url).database
+            if database and database != ":memory:":
+                # A fresh data directory: create it rather than fail with "unable to open".
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
             if schema:

@@ -144,3 +144,15 @@ async def test_channels_are_loaded_by_entry_point_name(api: Api) -> None:
     _status, body = await api.call("GET", "/healthz", auth=False)
     assert body["channels"] == ["api"]
     assert type(api.services.registry.get("api")).__module__ == "contactcenter.api_channel"
+
+
+async def test_a_fresh_data_directory_is_created(tmp_path: Path) -> None:
+    from contactcenter.storage.database import Database
+    from contactcenter.storage.migrate import upgrade
+
+    db = Database(f"sqlite:///{tmp_path / 'new' / 'deeper' / 'cc.db'}")
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+    assert (tmp_path / "new" / "deeper" / "cc.db").exists()
