@@ -109,6 +109,7 @@ class OutboundMessage:
     suggestions: tuple[Mapping[str, Any], ...] = ()
     actions: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None  # when the message was stored
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

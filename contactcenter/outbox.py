@@ -95,6 +95,8 @@ class Dispatcher:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the round: a wake() that arrives during it starts the next.
+            self._wakeup.clear()
             try:
                 sent = await self.run_once()
             except asyncio.CancelledError:
@@ -104,7 +106,6 @@ class Dispatcher:
                 sent = 0
             if sent >= self.batch_size:
                 continue
-            self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
 
@@ -245,6 +246,7 @@ class Dispatcher:
             suggestions=tuple(payload.get("suggestions", ())),
             actions=tuple(payload.get("actions", ())),
             metadata=dict(payload.get("metadata", {})),
+            created_at=message.created_at,
         )
 
     async def _sent(self, delivery_id: int, native: str | None) -> None:

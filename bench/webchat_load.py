@@ -1,0 +1,384 @@
+"""Load test of the web chat: N visitors on real sockets, through the whole path.
+
+    .venv/bin/python bench/webchat_load.py                 # 500 visitors
+    .venv/bin/python bench/webchat_load.py --visitors 2000 --messages 2
+
+Each visitor is a python-socketio ``AsyncClient`` over WebSocket. It sends its
+messages one after the other and waits for the bot's answer to each, so every
+measured message went through the full path: socket -> Router.handle (store,
+answerer, outbox row, commit) -> ack -> dispatcher -> channel.send -> socket.
+The server runs in a subprocess (the app from ``create_app`` with the web chat
+channel, a stub answerer that answers at once, SQLite in a temporary directory
+unless ``--database-url`` names PostgreSQL), so its CPU time is its own.
+
+In the same run, a bare python-socketio echo server (one handler that emits
+the text back) is measured the same way: the ratio says what the contact-center
+path costs on top of Socket.IO itself.
+
+Loopback only; counts and time are bounded (``--timeout``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+# ---- the servers (run in a subprocess) ------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def patch_dispatcher_wakeup() -> None:
+    """``--fix-wakeup``: what the core fix would do, to measure it (see README_webchat.md).
+
+    ``Dispatcher._run`` clears its wake-up event *after* a round, so a ``wake()``
+    that arrives during the round (the router's commit of the visitor's next
+    message, or ``_sent``) is lost and that answer waits a whole poll interval.
+    Clearing before the round keeps every wake.
+    """
+    import contextlib
+
+    from contactcenter.outbox import Dispatcher, log
+
+    async def _run(self: Dispatcher) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                sent = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox dispatch round failed")
+                sent = 0
+            if sent >= self.batch_size:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+
+    Dispatcher._run = _run  # type: ignore[method-assign]
+
+
+async def serve_full(port: int, data_dir: Path, database_url: str | None) -> None:
+    from aiohttp import web
+
+    from channels.webchat.channel import create_webchat_channel
+    from contactcenter.answerer import Answer, AnswerLike, Suggestion
+    from contactcenter.app import create_app
+    from contactcenter.channel import ChannelContext
+    from contactcenter.config import Settings
+    from contactcenter.services import SERVICES
+
+    class Instant:
+        async def answer(self, question: str) -> AnswerLike:
+            return Answer(
+                decision="answer",
+                confidence=0.9,
+                text="Open Settings, then Security, then Reset password.",
+                suggestions=(
+                    Suggestion(
+                        article_id="kb-1",
+                        title="Reset",
+                        score=0.9,
+                        url="https://help.example.com/reset",
+                    ),
+                ),
+            )
+
+    config: dict[str, Any] = {
+        "secret": "bench-secret-0123456789abcdef",
+        "connects_per_minute": 0,  # every visitor comes from 127.0.0.1
+        "messages_per_minute": 100000,
+        "message_burst": 1000,
+    }
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        api_token="bench-token",
+        outbox_poll_seconds=float(os.environ.get("BENCH_OUTBOX_POLL", "1.0")),
+        channel_config={"webchat": config},
+    )
+    app = create_app(settings, answerer=Instant())
+    services = app[SERVICES]
+    if services.registry.get("webchat") is None:
+        services.registry.add(
+            "webchat", create_webchat_channel(ChannelContext("webchat", config, app, services))
+        )
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
+    print("READY", flush=True)
+    await asyncio.Event().wait()
+
+
+async def serve_echo(port: int) -> None:
+    import socketio
+    from aiohttp import web
+
+    sio = socketio.AsyncServer(async_mode="aiohttp", async_handlers=False, transports=["websocket"])
+    app = web.Application()
+    sio.attach(app)
+    counter = iter(range(1, 10**12))
+
+    @sio.on("message")
+    async def message(sid: str, data: Any) -> dict[str, Any]:
+        server_id = next(counter)
+        await sio.emit("message", {"id": server_id, "author": "bot", "text": data["text"]}, to=sid)
+        return {"id": server_id}
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
+    print("READY", flush=True)
+    await asyncio.Event().wait()
+
+
+# ---- the visitors ----------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    visitors: int
+    messages: int
+    failed: int
+    seconds: float
+    latencies: list[float]
+    server_cpu: float
+    connect_seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        lat = sorted(self.latencies) or [float("nan")]
+        return {
+            "server": self.name,
+            "visitors": self.visitors,
+            "messages": self.messages,
+            "failed": self.failed,
+            "connect_s": round(self.connect_seconds, 2),
+            "seconds": round(self.seconds, 2),
+            "msgs_per_s": round(self.messages / self.seconds, 1) if self.seconds else 0,
+            "p50_ms": round(1000 * statistics.median(lat), 1),
+            "p99_ms": round(1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1),
+            "server_cpu_s": round(self.server_cpu, 2),
+            "cpu_ms_per_msg": round(1000 * self.server_cpu / self.messages, 2)
+            if self.messages
+            else None,
+        }
+
+
+@dataclass
+class Barrier:
+    """Everyone has connected (or failed to) before the clock starts."""
+
+    total: int
+    arrived: int = 0
+
+    def __post_init__(self) -> None:
+        self.all_in = asyncio.Event()
+
+    def arrive(self) -> None:
+        self.arrived += 1
+        if self.arrived >= self.total:
+            self.all_in.set()
+
+
+async def visitor(
+    url: str,
+    n: int,
+    messages: int,
+    start: asyncio.Event,
+    barrier: Barrier,
+    connected: asyncio.Semaphore,
+    out: list[float],
+    errors: list[str],
+    deadline: float,
+) -> None:
+    import socketio
+
+    sio = socketio.AsyncClient(reconnection=False)
+    answers: asyncio.Queue[Any] = asyncio.Queue()
+
+    @sio.on("message")
+    async def on_message(data: Any) -> None:
+        if data.get("author") == "bot":
+            await answers.put(time.perf_counter())
+
+    try:
+        try:
+            async with connected:
+                await sio.connect(url, transports=["websocket"], wait_timeout=30)
+        finally:
+            barrier.arrive()
+        await start.wait()
+        for i in range(messages):
+            sent = time.perf_counter()
+            ack = await sio.call(
+                "message",
+                {"id": f"b{n}-{i}", "text": f"reset password {i}"},
+                timeout=max(1.0, deadline - time.monotonic()),
+            )
+            if not isinstance(ack, dict) or "error" in ack:
+                errors.append(f"ack: {ack}")
+                continue
+            got = await asyncio.wait_for(answers.get(), max(1.0, deadline - time.monotonic()))
+            out.append(got - sent)
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        if sio.connected:
+            await sio.disconnect()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server process, from /proc (psutil if present)."""
+    try:
+        import psutil
+
+        t = psutil.Process(pid).cpu_times()
+        return float(t.user + t.system)
+    except ImportError:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run_one(name: str, args: argparse.Namespace) -> Result:
+    port = free_port()
+    cmd = [sys.executable, __file__, f"--serve-{name}", "--port", str(port)]
+    tmp = tempfile.mkdtemp(prefix="webchat-bench-")
+    cmd += ["--data-dir", tmp]
+    if args.database_url:
+        cmd += ["--database-url", args.database_url]
+    if args.fix_wakeup:
+        cmd += ["--fix-wakeup"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)  # noqa: ASYNC220
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
+        if "READY" not in line:
+            raise RuntimeError(f"{name} server did not start: {line!r}")
+        url = f"http://127.0.0.1:{port}"
+        start = asyncio.Event()
+        latencies: list[float] = []
+        errors: list[str] = []
+        deadline = time.monotonic() + args.timeout
+        gate = asyncio.Semaphore(100)  # connects in flight
+        barrier = Barrier(args.visitors)
+        t0 = time.perf_counter()
+        tasks = [
+            asyncio.create_task(
+                visitor(url, n, args.messages, start, barrier, gate, latencies, errors, deadline)
+            )
+            for n in range(args.visitors)
+        ]
+        await asyncio.wait_for(barrier.all_in.wait(), args.timeout)
+        connect_seconds = time.perf_counter() - t0
+        await asyncio.sleep(0.5)
+        cpu0 = cpu_seconds(proc.pid)
+        t1 = time.perf_counter()
+        start.set()
+        await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
+        seconds = time.perf_counter() - t1
+        cpu = cpu_seconds(proc.pid) - cpu0
+        for t in tasks:
+            t.cancel()
+        if errors:
+            print(f"[{name}] {len(errors)} errors, e.g. {errors[:3]}", file=sys.stderr)
+        return Result(
+            name,
+            args.visitors,
+            len(latencies),
+            args.visitors * args.messages - len(latencies),
+            seconds,
+            latencies,
+            cpu,
+            connect_seconds,
+        )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    results = [await run_one("full", args), await run_one("echo", args)]
+    print(
+        json.dumps(
+            {
+                "fix_wakeup": args.fix_wakeup,
+                "database": args.database_url or "sqlite",
+                "messages_per_visitor": args.messages,
+            }
+        )
+    )
+    rows = [r.summary() for r in results]
+    for row in rows:
+        print(json.dumps(row))
+    full, echo = rows
+    if full["cpu_ms_per_msg"] and echo["cpu_ms_per_msg"]:
+        print(
+            json.dumps(
+                {
+                    "ratio_cpu_per_msg_full_over_echo": round(
+                        full["cpu_ms_per_msg"] / echo["cpu_ms_per_msg"], 1
+                    ),
+                    "ratio_throughput_echo_over_full": round(
+                        echo["msgs_per_s"] / full["msgs_per_s"], 1
+                    )
+                    if full["msgs_per_s"]
+                    else None,
+                }
+            )
+        )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--visitors", type=int, default=500)
+    p.add_argument("--messages", type=int, default=3, help="messages per visitor")
+    p.add_argument("--timeout", type=float, default=300.0, help="bound on the whole run (s)")
+    p.add_argument("--database-url", default=None)
+    p.add_argument(
+        "--fix-wakeup",
+        action="store_true",
+        help="server side: apply the proposed outbox wake-up fix (core patch)",
+    )
+    p.add_argument("--serve-full", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--data-dir", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if not 1 <= args.visitors <= 5000 or not 1 <= args.messages <= 100:
+        p.error("--visitors must be 1..5000 and --messages 1..100")
+    if args.serve_full:
+        if args.fix_wakeup:
+            patch_dispatcher_wakeup()
+        asyncio.run(serve_full(args.port, Path(args.data_dir), args.database_url))
+    elif args.serve_echo:
+        asyncio.run(serve_echo(args.port))
+    else:
+        asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
