@@ -10,7 +10,7 @@ auto-replies.
 
     .venv/bin/python bench/email_ingest.py [--count 10000] [--seed 7]
 
-Goal: at least 300 mails/s on the development machine (see README_email.md).
+Goal: at least 300 mails/s on the development machine (see bench/README.md).
 """
 
 from __future__ import annotations

@@ -48,36 +48,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def patch_dispatcher_wakeup() -> None:
-    """``--fix-wakeup``: what the core fix would do, to measure it (see README_webchat.md).
-
-    ``Dispatcher._run`` clears its wake-up event *after* a round, so a ``wake()``
-    that arrives during the round (the router's commit of the visitor's next
-    message, or ``_sent``) is lost and that answer waits a whole poll interval.
-    Clearing before the round keeps every wake.
-    """
-    import contextlib
-
-    from contactcenter.outbox import Dispatcher, log
-
-    async def _run(self: Dispatcher) -> None:
-        while True:
-            self._wakeup.clear()
-            try:
-                sent = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox dispatch round failed")
-                sent = 0
-            if sent >= self.batch_size:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
-
-    Dispatcher._run = _run  # type: ignore[method-assign]
-
-
 async def serve_full(port: int, data_dir: Path, database_url: str | None) -> None:
     from aiohttp import web
 
@@ -267,8 +237,6 @@ async def run_one(name: str, args: argparse.Namespace) -> Result:
     cmd += ["--data-dir", tmp]
     if args.database_url:
         cmd += ["--database-url", args.database_url]
-    if args.fix_wakeup:
-        cmd += ["--fix-wakeup"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)  # noqa: ASYNC220
     try:
         assert proc.stdout is not None
@@ -325,7 +293,6 @@ async def main_async(args: argparse.Namespace) -> None:
     print(
         json.dumps(
             {
-                "fix_wakeup": args.fix_wakeup,
                 "database": args.database_url or "sqlite",
                 "messages_per_visitor": args.messages,
             }
@@ -358,11 +325,6 @@ def main() -> None:
     p.add_argument("--messages", type=int, default=3, help="messages per visitor")
     p.add_argument("--timeout", type=float, default=300.0, help="bound on the whole run (s)")
     p.add_argument("--database-url", default=None)
-    p.add_argument(
-        "--fix-wakeup",
-        action="store_true",
-        help="server side: apply the proposed outbox wake-up fix (core patch)",
-    )
     p.add_argument("--serve-full", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -371,8 +333,6 @@ def main() -> None:
     if not 1 <= args.visitors <= 5000 or not 1 <= args.messages <= 100:
         p.error("--visitors must be 1..5000 and --messages 1..100")
     if args.serve_full:
-        if args.fix_wakeup:
-            patch_dispatcher_wakeup()
         asyncio.run(serve_full(args.port, Path(args.data_dir), args.database_url))
     elif args.serve_echo:
         asyncio.run(serve_echo(args.port))

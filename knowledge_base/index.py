@@ -25,7 +25,7 @@ interned as integers (word bigrams hashed into buckets), each article keeps
 the feature ids of its texts, and IDF-dependent norms are computed on demand
 and kept in a bounded LRU cache, so that the index never has to be rebuilt
 when IDFs drift. A 100,000-article index takes about 250 MB and under a
-minute to build (see bench/README_kb.md).
+minute to build (see bench/README.md).
 """
 
 from __future__ import annotations
