@@ -99,6 +99,12 @@ class KnowledgeBase:
         return self.index.search(query, limit)
 
     def answer(self, question: str) -> KBAnswer:
-        """Answer, suggest or decline; blocking (CPU-bound), see the async answerer."""
-        limit = max(2, self.policy.thresholds.max_suggestions)
-        return self.policy.decide(self.index.search(question, limit))
+        """Answer, suggest or decline; blocking (CPU-bound), see the async answerer.
+
+        A decline still lists the best candidates (if any) as suggestions: the
+        core shows them to the agent who takes over, never to the customer.
+        """
+        policy = self.policy
+        limit = max(2, policy.thresholds.max_suggestions)
+        hits = self.index.search(question, limit)
+        return policy.with_agent_candidates(policy.decide(hits), hits)

@@ -156,3 +156,20 @@ class AnswerPolicy:
         if offered:
             return KBAnswer(decision=SUGGEST, confidence=conf, suggestions=offered)
         return KBAnswer(decision=DECLINE, confidence=conf)
+
+    def with_agent_candidates(self, reply: KBAnswer, hits: Sequence[Hit]) -> KBAnswer:
+        """A decline that still carries the best few candidates, for the agent.
+
+        The customer is never shown these (the core only puts a decline's
+        suggestions on the escalated conversation), but an agent picking up a
+        question the bot gave up on starts faster from "maybe one of these"
+        than from nothing.
+        """
+        if reply.decision != DECLINE or reply.suggestions:
+            return reply
+        candidates = tuple(
+            _suggestion(h) for h in hits[: self.thresholds.max_suggestions] if h.score > 0.0
+        )
+        if not candidates:
+            return reply
+        return KBAnswer(decision=DECLINE, confidence=reply.confidence, suggestions=candidates)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import asyncio.runners
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -94,3 +96,34 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         yield Api(client)
     finally:
         await client.close()
+
+
+def _bounded_cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Loop teardown that cannot hang the run: wait 10 s for cancelled tasks, then report.
+
+    asyncio's own teardown waits forever for every cancelled task. A task stuck on a
+    database connection that was already disposed (seen rarely in the Slack desk's
+    Socket Mode tests) would stall the whole suite until CI's time runs out. Here the
+    stuck tasks' stacks are printed, so the leak stays visible, and the run goes on.
+    """
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if not pending:
+        return
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.wait(pending, timeout=10))
+    for task in pending:
+        if not task.done():
+            print(f"\nWARNING: task {task.get_name()} did not finish after cancel:")
+            task.print_stack(limit=20)
+        elif not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "unhandled exception during teardown",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )
+
+
+asyncio.runners._cancel_all_tasks = _bounded_cancel_all_tasks  # type: ignore[attr-defined]

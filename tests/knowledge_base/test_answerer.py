@@ -88,3 +88,14 @@ def test_demo_knowledge_base_is_complete() -> None:
         sentences = article.body.count(". ") + 1
         assert 2 <= sentences <= 8, article.id
         assert article.url
+
+
+async def test_a_decline_still_carries_candidates_for_the_agent(demo_kb: KnowledgeBase) -> None:
+    """The core puts a decline's suggestions on the escalated conversation for the desk."""
+    reply = await KnowledgeBaseAnswerer(demo_kb).answer("what is the capital of Australia")
+    assert reply.decision == "decline" and reply.text is None
+    assert 1 <= len(reply.suggestions) <= 3
+    scores = [s.score for s in reply.suggestions]
+    assert scores == sorted(scores, reverse=True) and all(s > 0 for s in scores)
+    nothing = await KnowledgeBaseAnswerer(demo_kb).answer("😀😀")
+    assert nothing.decision == "decline" and nothing.suggestions == ()
