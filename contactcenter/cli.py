@@ -46,15 +46,18 @@ def _secrets(settings: Settings) -> list[str]:
 
 
 def demo_settings(settings: Settings) -> Settings:
-    """The quick start: the knowledge-base answerer with the bundled demo articles.
+    """The quick start: web chat on, the knowledge-base answerer with the demo articles.
 
-    Named by entry point ("kb") so the core still imports no package of its own.
-    Anything the operator configured wins.
+    Named by entry point ("webchat", "kb") so the core still imports no package of its
+    own. Anything the operator configured wins.
     """
     answerer = settings.answerer or "kb"
     kb = {"articles": "demo", **settings.channel(answerer)}
     configs = {**settings.channel_config, answerer: kb}
-    return replace(settings, answerer=answerer, channel_config=configs)
+    channels = settings.channels
+    if "webchat" not in channels:
+        channels = (*channels, "webchat")
+    return replace(settings, answerer=answerer, channel_config=configs, channels=channels)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -324,5 +324,6 @@ def test_demo_settings_pick_the_kb_with_demo_articles() -> None:
 
     demo = demo_settings(Settings())
     assert demo.answerer == "kb" and demo.channel("kb")["articles"] == "demo"
+    assert demo.channels == ("api", "webchat")
     mine = demo_settings(Settings(channel_config={"kb": {"articles": "/srv/kb.jsonl"}}))
     assert mine.channel("kb")["articles"] == "/srv/kb.jsonl"
