@@ -89,8 +89,10 @@ class Dispatcher:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Bounded: a send stuck in a channel must not hold the process's shutdown.
+            done, _ = await asyncio.wait({self._task}, timeout=10)
+            if not done:
+                log.error("outbox dispatcher did not stop within 10 s")
             self._task = None
 
     async def _run(self) -> None:

@@ -38,8 +38,15 @@ async def db_settings(
         await conn.execute(f'CREATE SCHEMA "{schema}"')
         yield {"database_url": POSTGRES_URL, "database_schema": schema}
     finally:
-        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await conn.close()
+        # A connection the app failed to release can hold a lock on the schema; the
+        # schema's name is unique, so leaving it behind is harmless, hanging is not.
+        try:
+            await conn.execute("SET lock_timeout = '10s'")
+            await asyncio.wait_for(conn.execute(f'DROP SCHEMA "{schema}" CASCADE'), 20)
+        except (asyncpg.PostgresError, TimeoutError) as exc:
+            print(f"\nWARNING: test schema {schema} left behind: {type(exc).__name__}: {exc}")
+        finally:
+            conn.terminate()
 
 
 @pytest.fixture
