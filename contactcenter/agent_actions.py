@@ -91,7 +91,7 @@ class AgentActions:
                         s, conv, "note_added", message_id=message.id, agent_id=reply.agent_id
                     )
                 else:
-                    message = await self.writer.reply(
+                    message_id = await self.writer.reply(
                         s,
                         conv,
                         text,
@@ -99,6 +99,9 @@ class AgentActions:
                         agent_id=reply.agent_id,
                         external_key=key,
                     )
+                    stored = await s.get(Message, message_id)
+                    assert stored is not None
+                    message = stored
                     await self._after_public_reply(s, conv, reply.agent_id)
                 self.writer.desk(
                     s,

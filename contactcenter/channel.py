@@ -8,7 +8,7 @@ entry point is a factory ``(ChannelContext) -> Channel``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -32,6 +32,8 @@ CHANNEL_GROUP = "contactcenter.channels"
 ANSWERER_GROUP = "contactcenter.answerers"
 
 Deliver = Callable[[InboundMessage], Awaitable[HandleResult]]
+# Many messages in order, in shared transactions; one result or refusal each (Router.handle_many).
+DeliverMany = Callable[[Sequence[InboundMessage]], Awaitable[list[HandleResult | Exception]]]
 
 
 class DeliveryError(Exception):

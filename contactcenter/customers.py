@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +24,7 @@ from contactcenter.storage.models import (
     MergeRecord,
     MergeSuggestion,
 )
+from contactcenter.storage.rows import insert_returning_id, queue_insert, table_of
 
 
 class CustomerError(ValueError):
@@ -33,11 +35,15 @@ class CustomerError(ValueError):
         self.status = status
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Resolved:
-    customer: Customer
-    identity: Identity
+    """Who wrote: the customer and identity ids, and whether this message created them."""
+
+    customer_id: int
+    identity_id: int
+    address: str
     new_customer: bool
+    new_identity: bool
 
 
 def _claimed_email(msg: InboundMessage) -> str | None:
@@ -59,91 +65,122 @@ async def live_customer(session: AsyncSession, customer_id: int) -> Customer:
     return customer
 
 
-async def resolve_customer(session: AsyncSession, msg: InboundMessage) -> Resolved:
-    identity = (
-        await session.exec(
-            select(Identity).where(
-                Identity.channel == msg.sender.channel, Identity.address == msg.sender.value
-            )
-        )
-    ).first()
-    email = _claimed_email(msg)
-    if identity is not None:
-        customer = await live_customer(session, identity.customer_id)
-        if msg.verified and not identity.verified:
-            identity.verified = True
-            session.add(identity)
-        if msg.display_name and not customer.name:
-            customer.name = msg.display_name
-            session.add(customer)
-        return Resolved(customer, identity, new_customer=False)
+_customers = table_of(Customer)
+_identities = table_of(Identity)
+_FIND_IDENTITY = (
+    core_select(
+        _identities.c.id,
+        _identities.c.verified,
+        _identities.c.customer_id,
+        _customers.c.name,
+        _customers.c.merged_into_id,
+    )
+    .join(_customers, _customers.c.id == _identities.c.customer_id)
+    .where(
+        _identities.c.channel == bindparam("channel"),
+        _identities.c.address == bindparam("address"),
+    )
+)
+_VERIFIED_EMAIL_OWNER = (
+    core_select(_customers.c.id)
+    .where(
+        _customers.c.email == bindparam("email"),
+        _customers.c.email_verified.is_(True),
+        _customers.c.merged_into_id.is_(None),
+    )
+    .order_by(_customers.c.id)
+    .limit(1)
+)
+_SAME_EMAIL = (
+    core_select(_customers.c.id)
+    .where(
+        _customers.c.email == bindparam("email"),
+        _customers.c.id != bindparam("customer_id"),
+        _customers.c.merged_into_id.is_(None),
+    )
+    .order_by(_customers.c.id)
+    .limit(5)
+)
+_MARK_VERIFIED = (
+    update(_identities).where(_identities.c.id == bindparam("b_id")).values(verified=True)
+)
+_SET_NAME = (
+    update(_customers).where(_customers.c.id == bindparam("b_id")).values(name=bindparam("b_name"))
+)
 
-    match: Customer | None = None
+
+async def resolve_customer(session: AsyncSession, msg: InboundMessage) -> Resolved:
+    """The customer behind this message's sender, created if new (plain rows: hot path)."""
+    conn = await session.connection()
+    channel, address = msg.sender.channel, msg.sender.value
+    found = (await conn.execute(_FIND_IDENTITY, {"channel": channel, "address": address})).first()
+    email = _claimed_email(msg)
+    if found is not None:
+        customer_id, name = found.customer_id, found.name
+        if found.merged_into_id is not None:
+            live = await live_customer(session, customer_id)
+            customer_id, name = live.id or 0, live.name
+        if msg.verified and not found.verified:
+            await conn.execute(_MARK_VERIFIED, {"b_id": found.id})
+        if msg.display_name and not name:
+            await conn.execute(_SET_NAME, {"b_id": customer_id, "b_name": msg.display_name})
+        return Resolved(customer_id, found.id, address, new_customer=False, new_identity=False)
+
+    match: int | None = None
     if msg.verified and email:
-        match = (
-            await session.exec(
-                select(Customer).where(
-                    Customer.email == email,
-                    col(Customer.email_verified).is_(True),
-                    col(Customer.merged_into_id).is_(None),
-                )
-            )
-        ).first()
+        match = (await conn.execute(_VERIFIED_EMAIL_OWNER, {"email": email})).scalar()
     new_customer = match is None
     if match is None:
-        match = Customer(
-            name=msg.display_name, email=email, email_verified=bool(msg.verified and email)
-        )
-        session.add(match)
-        await session.flush()
-    customer = match
-    identity = Identity(
-        channel=msg.sender.channel,
-        address=msg.sender.value,
-        verified=msg.verified,
-        customer_id=customer.id or 0,
-        email=email,
-        display_name=msg.display_name,
-    )
-    session.add(identity)
-    await session.flush()
-    assert customer.id is not None
-    session.add(
-        Event(
-            customer_id=customer.id,
-            kind="identity_added" if not new_customer else "customer_created",
-            data={
-                "channel": identity.channel,
-                "address": identity.address,
-                "verified": identity.verified,
+        match, _ = await insert_returning_id(
+            session,
+            Customer,
+            {
+                "name": msg.display_name,
+                "email": email,
+                "email_verified": bool(msg.verified and email),
             },
         )
+    identity_id, _ = await insert_returning_id(
+        session,
+        Identity,
+        {
+            "channel": channel,
+            "address": address,
+            "verified": msg.verified,
+            "customer_id": match,
+            "email": email,
+            "display_name": msg.display_name,
+        },
+    )
+    queue_insert(
+        session,
+        Event,
+        {
+            "customer_id": match,
+            "kind": "customer_created" if new_customer else "identity_added",
+            "data": {"channel": channel, "address": address, "verified": msg.verified},
+        },
     )
     if new_customer and email:
-        await _suggest_merges(session, customer, email)
-    return Resolved(customer, identity, new_customer=new_customer)
+        await _suggest_merges(session, match, email)
+    return Resolved(match, identity_id, address, new_customer=new_customer, new_identity=True)
 
 
-async def _suggest_merges(session: AsyncSession, customer: Customer, email: str) -> None:
+async def _suggest_merges(session: AsyncSession, customer_id: int, email: str) -> None:
+    """Same email, not both verified: a person decides (never merged silently)."""
+    conn = await session.connection()
     others = (
-        await session.exec(
-            select(Customer)
-            .where(
-                Customer.email == email,
-                Customer.id != customer.id,
-                col(Customer.merged_into_id).is_(None),
-            )
-            .limit(5)
-        )
-    ).all()
-    for other in others:
-        assert customer.id is not None and other.id is not None
-        session.add(
-            MergeSuggestion(
-                customer_id=customer.id,
-                other_customer_id=other.id,
-                reason=f"same email {email}, not both verified",
-            )
+        await conn.execute(_SAME_EMAIL, {"email": email, "customer_id": customer_id})
+    ).scalars()
+    for other_id in others:
+        queue_insert(
+            session,
+            MergeSuggestion,
+            {
+                "customer_id": customer_id,
+                "other_customer_id": other_id,
+                "reason": f"same email {email}, not both verified",
+            },
         )
 
 

@@ -7,20 +7,38 @@ changes) go through here, so every delivery row has one shape.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contactcenter.domain import AuthorKind, Direction, utcnow
 from contactcenter.storage.models import (
     Agent,
-    Conversation,
     Customer,
     Delivery,
     Identity,
     Message,
 )
+from contactcenter.storage.rows import insert_returning_id, queue_insert, table_of
+
+if TYPE_CHECKING:
+    from contactcenter.conversations import AnyConversation
+
+_identities = table_of(Identity)
+_ADDRESS = core_select(_identities.c.address).where(_identities.c.id == bindparam("identity_id"))
+
+
+async def recipient_of(s: AsyncSession, conv: AnyConversation) -> str | None:
+    """The address replies go to: the conversation's identity on its channel."""
+    known = getattr(conv, "recipient", None)
+    if known is not None:
+        return str(known)
+    conn = await s.connection()
+    address = (await conn.execute(_ADDRESS, {"identity_id": conv.identity_id})).scalar()
+    return str(address) if address is not None else None
 
 
 class DeliveryWriter:
@@ -30,7 +48,7 @@ class DeliveryWriter:
     async def reply(
         self,
         s: AsyncSession,
-        conv: Conversation,
+        conv: AnyConversation,
         text: str,
         *,
         author: AuthorKind,
@@ -39,65 +57,77 @@ class DeliveryWriter:
         actions: Sequence[str] = (),
         meta: dict[str, Any] | None = None,
         external_key: str | None = None,
-    ) -> Message:
-        """Store an outgoing message and queue its delivery on the conversation's channel."""
-        message = Message(
-            conversation_id=conv.id or 0,
-            channel=conv.channel,
-            external_key=external_key,
-            direction=Direction.OUTBOUND,
-            author_kind=author,
-            agent_id=agent_id,
-            text=text,
-            meta={**(meta or {}), "suggestions": list(suggestions), "actions": list(actions)},
+    ) -> int:
+        """Store an outgoing message and queue its delivery; returns the message id."""
+        assert conv.id is not None
+        message_id, _ = await insert_returning_id(
+            s,
+            Message,
+            {
+                "conversation_id": conv.id,
+                "channel": conv.channel,
+                "external_key": external_key,
+                "direction": Direction.OUTBOUND.value,
+                "author_kind": author.value,
+                "agent_id": agent_id,
+                "text": text,
+                "meta": {
+                    **(meta or {}),
+                    "suggestions": list(suggestions),
+                    "actions": list(actions),
+                },
+            },
         )
-        s.add(message)
-        await s.flush()
-        identity = await s.get(Identity, conv.identity_id)
-        s.add(
-            Delivery(
-                kind="message",
-                target=conv.channel,
-                conversation_id=conv.id or 0,
-                message_id=message.id,
-                recipient=identity.address if identity else None,
-                payload={"suggestions": list(suggestions), "actions": list(actions)},
-            )
+        queue_insert(
+            s,
+            Delivery,
+            {
+                "kind": "message",
+                "target": conv.channel,
+                "conversation_id": conv.id,
+                "message_id": message_id,
+                "recipient": await recipient_of(s, conv),
+                "payload": {"suggestions": list(suggestions), "actions": list(actions)},
+            },
         )
         conv.updated_at = utcnow()
-        s.add(conv)
-        return message
+        return message_id
 
     async def customer_event(
-        self, s: AsyncSession, conv: Conversation, kind: str, payload: dict[str, Any]
+        self, s: AsyncSession, conv: AnyConversation, kind: str, payload: dict[str, Any]
     ) -> None:
         """Queue a status event for the customer's channel (agent joined, resolved)."""
-        identity = await s.get(Identity, conv.identity_id)
-        s.add(
-            Delivery(
-                kind="event",
-                target=conv.channel,
-                conversation_id=conv.id or 0,
-                recipient=identity.address if identity else None,
-                payload={"kind": kind, **payload},
-            )
+        queue_insert(
+            s,
+            Delivery,
+            {
+                "kind": "event",
+                "target": conv.channel,
+                "conversation_id": conv.id,
+                "recipient": await recipient_of(s, conv),
+                "payload": {"kind": kind, **payload},
+            },
         )
 
-    def desk(self, s: AsyncSession, conv: Conversation, kind: str, payload: dict[str, Any]) -> None:
+    def desk(
+        self, s: AsyncSession, conv: AnyConversation, kind: str, payload: dict[str, Any]
+    ) -> None:
         """Tell every configured desk (Slack, ...) about something in this conversation."""
         for desk in self.desks:
-            s.add(
-                Delivery(
-                    kind="desk",
-                    target=desk,
-                    conversation_id=conv.id or 0,
-                    payload={"kind": kind, **payload},
-                )
+            queue_insert(
+                s,
+                Delivery,
+                {
+                    "kind": "desk",
+                    "target": desk,
+                    "conversation_id": conv.id,
+                    "payload": {"kind": kind, **payload},
+                },
             )
 
 
 async def conversation_snapshot(
-    s: AsyncSession, conv: Conversation, *, last: int = 5
+    s: AsyncSession, conv: AnyConversation, *, last: int = 5
 ) -> dict[str, Any]:
     """What an agent needs at a glance: who, where, what was said, what the KB suggests."""
     customer = await s.get(Customer, conv.customer_id)

@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col
+from sqlmodel import select as orm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contactcenter import conversations, customers
 from contactcenter.answerer import Answerer, AnswerLike, Decision, DecliningAnswerer
+from contactcenter.conversations import ConvRow
 from contactcenter.deliveries import DeliveryWriter, conversation_snapshot
 from contactcenter.domain import (
     AuthorKind,
@@ -32,9 +35,11 @@ from contactcenter.domain import (
     utcnow,
 )
 from contactcenter.escalation import asks_for_human, feedback
+from contactcenter.group_commit import GroupCommit
 from contactcenter.metrics import Metrics
 from contactcenter.storage.database import Database
 from contactcenter.storage.models import Conversation, Message
+from contactcenter.storage.rows import insert_returning_id, table_of
 
 log = logging.getLogger(__name__)
 Status = ConversationStatus
@@ -74,93 +79,150 @@ class Router:
         self.max_bot_misses = max_bot_misses
         self.texts = texts or BotTexts()
         self.on_commit = on_commit or (lambda: None)
+        self._group: GroupCommit[tuple[InboundMessage, AnswerLike | None], HandleResult] = (
+            GroupCommit(self._handle_together, self._handle_alone)
+        )
 
     async def handle(self, msg: InboundMessage) -> HandleResult:
         """Store one inbound message and decide what happens; idempotent per channel id."""
         started = time.perf_counter()
+        answer = await self._prepare(msg)
+        if self.db.is_sqlite:
+            # One writer at a time anyway: messages that arrive together commit together.
+            result = await self._group.submit((msg, answer))
+        else:
+            result = await self._handle_alone((msg, answer))
+        self._count(msg, result, time.perf_counter() - started)
+        return result
+
+    async def handle_many(self, msgs: Sequence[InboundMessage]) -> list[HandleResult | Exception]:
+        """Store messages in order, sharing transactions (backfills, IMAP batches).
+
+        Each message gets its own result, or the error that refused it (a
+        ``ValueError`` for a message the router will never take); one bad
+        message never fails the others.
+        """
+        started = time.perf_counter()
+        items: list[tuple[InboundMessage, AnswerLike | None]] = []
+        refused: dict[int, Exception] = {}
+        for n, msg in enumerate(msgs):
+            try:
+                items.append((msg, await self._prepare(msg)))
+            except ValueError as exc:
+                refused[n] = exc
+        if self.db.is_sqlite:
+            stored = await self._group.submit_many(items)
+        else:  # concurrent writers lock rows one conversation at a time: keep it so
+            stored = []
+            for item in items:
+                try:
+                    stored.append(await self._handle_alone(item))
+                except Exception as exc:
+                    stored.append(exc)
+        outcomes: list[HandleResult | Exception] = []
+        done = iter(stored)
+        for n in range(len(msgs)):
+            outcomes.append(refused[n] if n in refused else next(done))
+        elapsed = (time.perf_counter() - started) / max(len(msgs), 1)
+        for msg, outcome in zip(msgs, outcomes, strict=True):
+            if isinstance(outcome, HandleResult):
+                self._count(msg, outcome, elapsed)
+        return outcomes
+
+    async def _prepare(self, msg: InboundMessage) -> AnswerLike | None:
+        """Check the message and ask the answerer (outside any transaction)."""
         if len(msg.text) > MAX_TEXT:
             raise ValueError(f"message text is longer than {MAX_TEXT} characters")
-        answer = None
         if not msg.no_reply and msg.text.strip() and not asks_for_human(msg.text):
-            # Asked outside the transaction: the write lock is not held while searching.
-            answer = await self.answerer.answer(msg.text)
-        for attempt in range(3):
-            try:
-                result = await self._handle_once(msg, answer)
-                break
-            except IntegrityError:
-                # A concurrent handler created the same identity or message: go again,
-                # and the second pass finds what the first one stored.
-                if attempt == 2:
-                    raise
+            return await self.answerer.answer(msg.text)
+        return None
+
+    def _count(self, msg: InboundMessage, result: HandleResult, seconds: float) -> None:
         if result.duplicate:
             self.metrics.duplicates.labels(channel=msg.sender.channel).inc()
         else:
             self.metrics.messages_in.labels(channel=msg.sender.channel).inc()
             self.on_commit()
-        self.metrics.router_latency.labels(channel=msg.sender.channel).observe(
-            time.perf_counter() - started
-        )
-        return result
+        self.metrics.router_latency.labels(channel=msg.sender.channel).observe(seconds)
 
-    async def _handle_once(self, msg: InboundMessage, answer: AnswerLike | None) -> HandleResult:
+    async def _handle_alone(self, item: tuple[InboundMessage, AnswerLike | None]) -> HandleResult:
+        for attempt in range(3):
+            try:
+                async with self.db.transaction() as s:
+                    return await self._apply(s, *item)
+            except IntegrityError:
+                # A concurrent handler created the same identity or message: go again,
+                # and the second pass finds what the first one stored.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _handle_together(
+        self, items: Sequence[tuple[InboundMessage, AnswerLike | None]]
+    ) -> list[HandleResult]:
         async with self.db.transaction() as s:
-            existing = (
-                await s.exec(
-                    select(Message).where(
-                        Message.channel == msg.sender.channel,
-                        Message.channel_message_id == msg.channel_message_id,
-                    )
-                )
-            ).first()
-            if existing is not None:
-                conv = await s.get(Conversation, existing.conversation_id)
-                assert conv is not None
-                return HandleResult(
-                    message_id=existing.id or 0,
-                    conversation_id=conv.id or 0,
-                    customer_id=conv.customer_id,
-                    duplicate=True,
-                    status=Status(conv.status),
-                )
-            resolved = await customers.resolve_customer(s, msg)
-            conv, how = await conversations.attach(
-                s, self.db, resolved, msg, reopen_window=self.reopen_window
+            return [await self._apply(s, *item) for item in items]
+
+    async def _apply(
+        self, s: AsyncSession, msg: InboundMessage, answer: AnswerLike | None
+    ) -> HandleResult:
+        """Everything one message changes, inside the caller's transaction."""
+        conn = await s.connection()
+        existing = (
+            await conn.execute(
+                _DEDUPE, {"channel": msg.sender.channel, "cmid": msg.channel_message_id}
             )
-            message = Message(
-                conversation_id=conv.id or 0,
-                channel=msg.sender.channel,
-                channel_message_id=msg.channel_message_id,
-                direction=Direction.INBOUND,
-                author_kind=AuthorKind.CUSTOMER,
-                text=msg.text,
-                attachments=[_attachment(a) for a in msg.attachments],
-                meta={**dict(msg.metadata), **({"no_reply": True} if msg.no_reply else {})},
-                created_at=msg.received_at,
-            )
-            s.add(message)
-            await s.flush()
-            now = utcnow()
-            conv.last_customer_message_at = now
-            conv.updated_at = now
-            s.add(conv)
-            bot_ids, escalated = await self._decide(s, conv, msg, message, answer, how)
+        ).first()
+        if existing is not None:
             return HandleResult(
-                message_id=message.id or 0,
-                conversation_id=conv.id or 0,
-                customer_id=conv.customer_id,
-                duplicate=False,
-                status=Status(conv.status),
-                escalated=escalated,
-                bot_message_ids=tuple(bot_ids),
+                message_id=existing.id,
+                conversation_id=existing.conversation_id,
+                customer_id=existing.customer_id,
+                duplicate=True,
+                status=Status(existing.status),
             )
+        resolved = await customers.resolve_customer(s, msg)
+        conv, how = await conversations.attach(
+            s, self.db, resolved, msg, reopen_window=self.reopen_window
+        )
+        attachments = [_attachment(a) for a in msg.attachments]
+        message_id, _ = await insert_returning_id(
+            s,
+            Message,
+            {
+                "conversation_id": conv.id,
+                "channel": msg.sender.channel,
+                "channel_message_id": msg.channel_message_id,
+                "direction": Direction.INBOUND.value,
+                "author_kind": AuthorKind.CUSTOMER.value,
+                "text": msg.text,
+                "attachments": attachments,
+                "meta": {**dict(msg.metadata), **({"no_reply": True} if msg.no_reply else {})},
+                "created_at": msg.received_at,
+            },
+        )
+        now = utcnow()
+        conv.last_customer_message_at = now
+        conv.updated_at = now
+        inbound = _Inbound(message_id, msg.text, attachments)
+        bot_ids, escalated = await self._decide(s, conv, msg, inbound, answer, how)
+        await conversations.save(s, conv)
+        return HandleResult(
+            message_id=message_id,
+            conversation_id=conv.id,
+            customer_id=conv.customer_id,
+            duplicate=False,
+            status=Status(conv.status),
+            escalated=escalated,
+            bot_message_ids=tuple(bot_ids),
+        )
 
     async def _decide(
         self,
         s: AsyncSession,
-        conv: Conversation,
+        conv: ConvRow,
         msg: InboundMessage,
-        message: Message,
+        message: _Inbound,
         answer: AnswerLike | None,
         how: str,
     ) -> tuple[list[int], bool]:
@@ -193,7 +255,7 @@ class Router:
                 bot = await self.writer.reply(s, conv, self.texts.glad, author=AuthorKind.BOT)
                 conversations.set_status(s, conv, Status.RESOLVED, by="bot")
                 await self.writer.customer_event(s, conv, "resolved", {"csat": True, "by": "bot"})
-                return [bot.id or 0], False
+                return [bot], False
             if verdict is False:
                 conversations.record(
                     s,
@@ -234,7 +296,7 @@ class Router:
                 confidence=answer.confidence,
                 article_id=suggestions[0]["article_id"] if suggestions else None,
             )
-            return [bot.id or 0], False
+            return [bot], False
         conv.bot_misses += 1
         if decision == Decision.SUGGEST and suggestions and conv.bot_misses < self.max_bot_misses:
             lines = [self.texts.suggestions_intro]
@@ -252,17 +314,17 @@ class Router:
                 meta={"decision": "suggest", "confidence": answer.confidence},
             )
             conversations.record(s, conv, "bot_suggested", confidence=answer.confidence)
-            return [bot.id or 0], False
+            return [bot], False
         reason = "bot_missed_twice" if decision == Decision.SUGGEST else "bot_declined"
         conversations.record(s, conv, "bot_declined", question=msg.text[:500])
         return await self._escalate(s, conv, reason, answer), True
 
     @staticmethod
-    async def _last_answered_question(s: AsyncSession, conv: Conversation) -> str | None:
+    async def _last_answered_question(s: AsyncSession, conv: ConvRow) -> str | None:
         """The customer question behind the bot's last answer (for knowledge gaps)."""
         rows = (
             await s.exec(
-                select(Message)
+                orm_select(Message)
                 .where(Message.conversation_id == conv.id, Message.author_kind == AuthorKind.BOT)
                 .order_by(col(Message.id).desc())
                 .limit(5)
@@ -275,7 +337,7 @@ class Router:
         return None
 
     async def _escalate(
-        self, s: AsyncSession, conv: Conversation, reason: str, answer: AnswerLike | None
+        self, s: AsyncSession, conv: ConvRow, reason: str, answer: AnswerLike | None
     ) -> list[int]:
         """Hand the conversation to a person: tell the customer, tell the desk."""
         if answer is not None:
@@ -290,10 +352,37 @@ class Router:
             author=AuthorKind.BOT,
             meta={"decision": "escalate", "reason": reason},
         )
-        snapshot = await conversation_snapshot(s, conv)
-        self.writer.desk(s, conv, "escalated", {"reason": reason, "conversation": snapshot})
+        if self.writer.desks:  # the snapshot costs three queries; only desks read it
+            snapshot = await conversation_snapshot(s, conv)
+            self.writer.desk(s, conv, "escalated", {"reason": reason, "conversation": snapshot})
         self.metrics.escalations.labels(reason=reason).inc()
-        return [bot.id or 0]
+        return [bot]
+
+
+@dataclass(frozen=True, slots=True)
+class _Inbound:
+    """The stored inbound message, as the decision needs it."""
+
+    id: int
+    text: str
+    attachments: list[dict[str, Any]]
+
+
+_messages = table_of(Message)
+_conversations = table_of(Conversation)
+_DEDUPE = (
+    select(
+        _messages.c.id,
+        _messages.c.conversation_id,
+        _conversations.c.customer_id,
+        _conversations.c.status,
+    )
+    .join(_conversations, _conversations.c.id == _messages.c.conversation_id)
+    .where(
+        _messages.c.channel == bindparam("channel"),
+        _messages.c.channel_message_id == bindparam("cmid"),
+    )
+)
 
 
 def _suggestion(x: Any) -> dict[str, Any]:

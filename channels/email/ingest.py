@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from contactcenter.channel import Deliver
+from contactcenter.channel import Deliver, DeliverMany
+from contactcenter.domain import HandleResult, InboundMessage
 
 from .blobs import BlobStore, sha256_hex
 from .config import EmailConfig, MailboxConfig
@@ -47,12 +49,14 @@ class Ingestor:
         blobs: BlobStore,
         secret: bytes,
         deliver: Deliver,
+        deliver_many: DeliverMany | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.blobs = blobs
         self.secret = secret
         self.deliver = deliver
+        self.deliver_many = deliver_many
 
     async def parse(self, raw: bytes) -> ParsedEmail | Quarantined:
         kwargs = {
@@ -72,9 +76,51 @@ class Ingestor:
         uidvalidity: int | None = None,
     ) -> IngestOutcome:
         """Store one mail (idempotent on its Message-ID) or quarantine it."""
+        inbound = await self._prepare(raw, mailbox)
+        if isinstance(inbound, Quarantined):
+            return await self.quarantine(raw, mailbox, inbound.reason, uid, uidvalidity)
+        try:
+            result: HandleResult | Exception = await self.deliver(inbound)
+        except (ValueError, TypeError) as exc:
+            result = exc
+        return await self._outcome(raw, mailbox, inbound, result, uid, uidvalidity)
+
+    async def ingest_many(
+        self,
+        mails: Sequence[tuple[bytes, int | None]],
+        mailbox: MailboxConfig,
+        *,
+        uidvalidity: int | None = None,
+    ) -> list[IngestOutcome]:
+        """Store (raw, uid) mails in order, sharing transactions when the core can batch.
+
+        The outcomes are in the same order. A database error that may pass is
+        raised (nothing is acknowledged); a mail the core refuses is quarantined.
+        """
+        if self.deliver_many is None:
+            return [
+                await self.ingest(raw, mailbox, uid=uid, uidvalidity=uidvalidity)
+                for raw, uid in mails
+            ]
+        prepared = [await self._prepare(raw, mailbox) for raw, _ in mails]
+        inbound = [p for p in prepared if isinstance(p, InboundMessage)]
+        stored = iter(await self.deliver_many(inbound))
+        outcomes = []
+        for (raw, uid), item in zip(mails, prepared, strict=True):
+            if isinstance(item, Quarantined):
+                outcomes.append(await self.quarantine(raw, mailbox, item.reason, uid, uidvalidity))
+                continue
+            result = next(stored)
+            if isinstance(result, Exception) and not isinstance(result, ValueError | TypeError):
+                raise result
+            outcomes.append(await self._outcome(raw, mailbox, item, result, uid, uidvalidity))
+        return outcomes
+
+    async def _prepare(self, raw: bytes, mailbox: MailboxConfig) -> InboundMessage | Quarantined:
+        """Parse, keep the attachments, and map to the core's message."""
         parsed = await self.parse(raw)
         if isinstance(parsed, Quarantined):
-            return await self.quarantine(raw, mailbox, parsed.reason, uid, uidvalidity)
+            return parsed
         refs: list[str | None] = []
         for attachment in parsed.attachments:
             refs.append(
@@ -82,18 +128,26 @@ class Ingestor:
                 if attachment.content is not None
                 else None
             )
-        inbound = to_inbound(
+        return to_inbound(
             parsed,
             mailbox=mailbox.address,
             our_addresses=mailbox.our_addresses,
             secret=self.secret,
             attachment_refs=refs,
         )
-        try:
-            result = await self.deliver(inbound)
-        except (ValueError, TypeError) as exc:
+
+    async def _outcome(
+        self,
+        raw: bytes,
+        mailbox: MailboxConfig,
+        inbound: InboundMessage,
+        result: HandleResult | Exception,
+        uid: int | None,
+        uidvalidity: int | None,
+    ) -> IngestOutcome:
+        if isinstance(result, Exception):
             # The core refuses this message as such: retrying cannot help.
-            reason = f"refused by the router: {type(exc).__name__}: {exc}"
+            reason = f"refused by the router: {type(result).__name__}: {result}"
             return await self.quarantine(raw, mailbox, reason, uid, uidvalidity)
         return IngestOutcome(
             kind="duplicate" if result.duplicate else "stored",

@@ -19,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contactcenter.storage.rows import discard_queued, flush_queued
+
 
 def normalise_url(url: str) -> str:
     """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and pick the async driver."""
@@ -77,8 +79,10 @@ class Database:
         async with AsyncSession(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
+                await flush_queued(session)
                 await session.commit()
             except BaseException:
+                discard_queued(session)
                 await session.rollback()
                 raise
 

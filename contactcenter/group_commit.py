@@ -1,0 +1,105 @@
+"""Group commit: messages that arrive together are stored in one transaction.
+
+SQLite has one writer at a time, so concurrent messages queue for the write
+lock anyway; each transaction then pays its own begin, commit and session
+set-up (about 0.4 ms of CPU, more than a third of a small message's cost).
+Here the first caller becomes the writer: it takes everything queued so far
+(up to ``max_batch``) into one transaction, commits once and wakes each
+caller with its own result. A lone message is written at once, alone, so an
+idle system adds no latency.
+
+Nothing is lost or mixed up when one item fails: the shared transaction is
+rolled back and every item of that batch is written again on its own, so only
+the bad item's caller gets the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class GroupCommit(Generic[T, R]):
+    def __init__(
+        self,
+        run_batch: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
+        run_one: Callable[[T], Awaitable[R]],
+        *,
+        max_batch: int = 64,
+    ) -> None:
+        self._run_batch = run_batch
+        self._run_one = run_one
+        self.max_batch = max_batch
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.batches = 0  # for tests and metrics: how many shared transactions ran
+
+    async def submit(self, item: T) -> R:
+        """Store ``item`` with whatever else is waiting; returns its own result."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="group-commit")
+        return await future
+
+    async def submit_many(self, items: Sequence[T]) -> list[R | Exception]:
+        """Store ``items`` in this order (queued back to back); one result or error each."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
+        self._queue.extend(zip(items, futures, strict=True))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="group-commit")
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # cancelled: the writer was stopped
+        return outcomes  # type: ignore[return-value]
+
+    async def _drain(self) -> None:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while self._queue:
+                batch = self._queue[: self.max_batch]
+                del self._queue[: len(batch)]
+                if len(batch) == 1:
+                    await self._alone(*batch[0])
+                else:
+                    await self._together(batch)
+                batch = []
+        finally:
+            # Only reached with work left if this task was cancelled (shutdown):
+            # no caller may wait for ever.
+            for _, future in batch + self._queue:
+                if not future.done():
+                    future.cancel()
+            self._queue.clear()
+
+    async def _together(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self._run_batch([item for item, _ in batch])
+        except Exception as exc:
+            log.info("group commit of %d fell back to one by one: %r", len(batch), exc)
+            for item, future in batch:
+                await self._alone(item, future)
+            return
+        self.batches += 1
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _alone(self, item: T, future: asyncio.Future[R]) -> None:
+        try:
+            result = await self._run_one(item)
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+            return
+        if not future.done():
+            future.set_result(result)

@@ -1,0 +1,102 @@
+"""Messages arriving together are stored together, and each caller still gets its own answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from contactcenter.domain import Address, InboundMessage
+from contactcenter.group_commit import GroupCommit
+from contactcenter.services import Services
+from contactcenter.storage.models import Customer, Message
+
+
+def msg(mid: str, text: str, sender: str) -> InboundMessage:
+    return InboundMessage(channel_message_id=mid, sender=Address("api", sender), text=text)
+
+
+async def test_a_burst_of_messages_is_stored_once_each_on_its_customer(
+    services: Services,
+) -> None:
+    burst = [msg(f"m{i}", f"question {i}", sender=f"c{i % 7}") for i in range(60)]
+    burst += [msg("m3", "question 3", sender="c3")]  # a resend inside the burst
+    results = await asyncio.gather(*(services.router.handle(m) for m in burst))
+    assert [r.duplicate for r in results].count(True) == 1
+    assert results[-1].message_id == results[3].message_id
+    # The seven senders are seven customers, each with all of their own messages.
+    by_sender: dict[str, set[int]] = {}
+    for m, r in zip(burst, results, strict=True):
+        by_sender.setdefault(m.sender.value, set()).add(r.customer_id)
+    assert all(len(ids) == 1 for ids in by_sender.values())
+    assert len({next(iter(ids)) for ids in by_sender.values()}) == 7
+    async with services.db.session() as s:
+        stored = (
+            await s.exec(select(func.count()).select_from(Message).where(Message.direction == "in"))
+        ).one()
+        customers = (await s.exec(select(func.count()).select_from(Customer))).one()
+    assert stored == 60 and customers == 7
+    if services.db.is_sqlite:
+        assert services.router._group.batches >= 1  # they really shared transactions
+
+
+async def test_an_oversized_message_fails_alone(services: Services) -> None:
+    good = [msg(f"g{i}", "hello", sender=f"u{i}") for i in range(5)]
+    bad = msg("bad", "x" * 200_000, sender="mallory")
+    outcomes = await asyncio.gather(
+        *(services.router.handle(m) for m in [*good[:2], bad, *good[2:]]),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[2], ValueError)
+    assert all(not isinstance(o, BaseException) for i, o in enumerate(outcomes) if i != 2)
+
+
+async def test_one_failing_item_does_not_fail_the_others() -> None:
+    """A shared transaction that fails is replayed item by item: only the bad one errs."""
+    calls: list[str] = []
+
+    async def run_batch(items: Sequence[str]) -> list[str]:
+        calls.append(f"batch:{len(items)}")
+        if "bad" in items:
+            raise RuntimeError("constraint")
+        return [i.upper() for i in items]
+
+    async def run_one(item: str) -> str:
+        calls.append(f"one:{item}")
+        if item == "bad":
+            raise RuntimeError("bad item")
+        return item.upper()
+
+    group: GroupCommit[str, str] = GroupCommit(run_batch, run_one)
+    outcomes = await asyncio.gather(
+        *(group.submit(i) for i in ["a", "b", "bad", "c"]), return_exceptions=True
+    )
+    assert outcomes[:2] == ["A", "B"] and outcomes[3] == "C"
+    assert isinstance(outcomes[2], RuntimeError) and str(outcomes[2]) == "bad item"
+    assert "one:a" in calls and "one:c" in calls  # replayed, not lost
+
+
+async def test_a_cancelled_writer_never_leaves_a_caller_waiting() -> None:
+    started = asyncio.Event()
+
+    async def run_one(item: int) -> int:
+        started.set()
+        await asyncio.sleep(3600)
+        return item
+
+    async def run_batch(items: Sequence[int]) -> list[int]:
+        return [await run_one(i) for i in items]
+
+    group: GroupCommit[int, int] = GroupCommit(run_batch, run_one)
+    waiters = [asyncio.create_task(group.submit(i)) for i in range(3)]
+    await asyncio.wait_for(started.wait(), 5)
+    assert group._writer is not None
+    group._writer.cancel()
+    done, pending = await asyncio.wait(waiters, timeout=5)
+    assert not pending
+    for task in done:
+        with pytest.raises(asyncio.CancelledError):
+            task.result()
