@@ -42,6 +42,8 @@ def verify(
 
 class ApiChannel:
     name: ClassVar[str] = "api"
+    # Replies are not threaded by earlier message ids: the outbox skips that query.
+    thread_history: ClassVar[bool] = False
 
     def __init__(
         self, webhook_url: str | None, webhook_secret: str | None, *, timeout: float = 10.0

@@ -14,13 +14,12 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_
-from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlalchemy import BindParameter, bindparam, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contactcenter.agents import CommandError
@@ -33,9 +32,11 @@ from contactcenter.domain import (
     OutboundMessage,
     utcnow,
 )
+from contactcenter.group_commit import GroupCommit
 from contactcenter.metrics import Metrics
 from contactcenter.storage.database import Database
 from contactcenter.storage.models import Agent, Conversation, Delivery, Event, Message
+from contactcenter.storage.rows import table_of
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,131 @@ class RetryPolicy:
         if retry_after is not None:
             delay = max(delay, retry_after)
         return delay
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claimed delivery row (with its message, conversation and agent columns)."""
+
+    row: Any
+    thread_message_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    delivery_id: int
+    native: str | None
+    kind: str
+    message_id: int | None
+    target: str
+
+
+_deliveries = table_of(Delivery)
+_messages = table_of(Message)
+_conversations = table_of(Conversation)
+_agents = table_of(Agent)
+_earlier = _deliveries.alias("earlier")
+_NOW: BindParameter[datetime] = bindparam("now")
+_CLAIMABLE = (
+    select(_deliveries.c.id)
+    .where(
+        or_(
+            (_deliveries.c.status == "pending")
+            & (_deliveries.c.next_attempt_at <= bindparam("now")),
+            (_deliveries.c.status == "sending") & (_deliveries.c.lease_until < bindparam("now")),
+        ),
+        ~select(_earlier.c.id)
+        .where(
+            _earlier.c.conversation_id == _deliveries.c.conversation_id,
+            _earlier.c.target == _deliveries.c.target,
+            _earlier.c.id < _deliveries.c.id,
+            _earlier.c.status.in_(("pending", "sending")),
+        )
+        .exists(),
+    )
+    .order_by(_deliveries.c.id)
+)
+_CLAIMED_ROWS = (
+    select(
+        _deliveries,
+        _messages.c.id.label("msg_id"),
+        _messages.c.text,
+        _messages.c.author_kind,
+        _messages.c.created_at.label("msg_created_at"),
+        _conversations.c.id.label("conv_id"),
+        _conversations.c.channel.label("conv_channel"),
+        _conversations.c.subject,
+        _conversations.c.thread_key,
+        _agents.c.name.label("agent_name"),
+    )
+    .select_from(
+        _deliveries.outerjoin(_messages, _messages.c.id == _deliveries.c.message_id)
+        .outerjoin(_conversations, _conversations.c.id == _deliveries.c.conversation_id)
+        .outerjoin(_agents, _agents.c.id == _messages.c.agent_id)
+    )
+    .where(_deliveries.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_deliveries.c.id)
+)
+_THREAD_HISTORY = (
+    select(_messages.c.conversation_id, _messages.c.channel, _messages.c.channel_message_id)
+    .where(
+        _messages.c.conversation_id.in_(bindparam("conv_ids", expanding=True)),
+        _messages.c.channel_message_id.is_not(None),
+    )
+    .order_by(_messages.c.id)
+)
+_MARK_SENT = (
+    update(_deliveries)
+    .where(_deliveries.c.id == bindparam("b_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("b_at"),
+        native_id=bindparam("b_native"),
+        lease_until=None,
+        last_error=None,
+        attempts=_deliveries.c.attempts + 1,
+    )
+)
+_SET_NATIVE_ID = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("b_id"), _messages.c.channel_message_id.is_(None))
+    .values(channel_message_id=bindparam("b_native"))
+)
+
+
+def _wants_thread_history(registry: ChannelRegistry, target: str) -> bool:
+    """Channels that thread by earlier message ids (email) say so; others skip the query."""
+    channel = registry.get(target)
+    return bool(getattr(channel, "thread_history", True))
+
+
+def _outbound(claimed: Claimed) -> OutboundMessage:
+    row = claimed.row
+    if row.msg_id is None or row.conv_id is None:
+        raise DeliveryError("the message or conversation of this delivery is gone", permanent=True)
+    payload = row.payload
+    return OutboundMessage(
+        delivery_id=int(row.id),
+        message_id=row.msg_id,
+        conversation_id=row.conv_id,
+        channel=row.target,
+        recipient=Address(row.target, row.recipient or ""),
+        text=row.text,
+        author_kind=AuthorKind(row.author_kind),
+        author_name=row.agent_name,
+        subject=row.subject,
+        thread_key=row.thread_key,
+        thread_message_ids=claimed.thread_message_ids,
+        suggestions=tuple(payload.get("suggestions", ())),
+        actions=tuple(payload.get("actions", ())),
+        metadata=dict(payload.get("metadata", {})),
+        created_at=_aware(row.msg_created_at),
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands times back without an offset; they are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class Dispatcher:
@@ -78,6 +204,7 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._semaphore = asyncio.Semaphore(concurrency)
+        self._marks: GroupCommit[_Sent, None] = GroupCommit(self._mark_sent_many, self._mark_sent)
 
     def wake(self) -> None:
         """Called after a commit that wrote deliveries: send now, not at the next poll."""
@@ -113,165 +240,128 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim due deliveries and send them; returns how many were attempted."""
-        ids = await self._claim()
-        if ids:
-            await asyncio.gather(*(self._deliver(i) for i in ids))
-        return len(ids)
+        claimed = await self._claim()
+        if claimed:
+            await asyncio.gather(*(self._deliver(row) for row in claimed))
+        return len(claimed)
 
-    async def _claim(self) -> list[int]:
+    async def _claim(self) -> list[Claimed]:
         """Claim due deliveries, only the oldest unfinished one per conversation and target.
 
         That keeps each conversation's messages in order: a reply that is being
         retried holds back the ones written after it instead of being overtaken.
+        Everything a send needs (message, conversation, agent, thread history) is
+        read in the same transaction, a few statements for the whole batch.
         """
         now = utcnow()
-        earlier = aliased(Delivery)
-        blocked = (
-            select(earlier.id)
-            .where(
-                col(earlier.conversation_id) == col(Delivery.conversation_id),
-                col(earlier.target) == col(Delivery.target),
-                col(earlier.id) < col(Delivery.id),
-                col(earlier.status).in_(("pending", "sending")),
-            )
-            .exists()
-        )
         async with self.db.transaction() as s:
-            query = (
-                select(Delivery)
-                .where(
-                    or_(
-                        (col(Delivery.status) == "pending")
-                        & (col(Delivery.next_attempt_at) <= now),
-                        (col(Delivery.status) == "sending") & (col(Delivery.lease_until) < now),
-                    ),
-                    ~blocked,
-                )
-                .order_by(col(Delivery.id))
-                .limit(self.batch_size)
-            )
+            conn = await s.connection()
+            query = _CLAIMABLE.limit(self.batch_size)
             if not self.db.is_sqlite:
-                query = query.with_for_update(skip_locked=True, of=Delivery)
-            rows = (await s.exec(query)).all()
-            for row in rows:
-                row.status = "sending"
-                row.lease_until = now + LEASE
-                s.add(row)
-            return [row.id for row in rows if row.id is not None]
+                query = query.with_for_update(skip_locked=True, of=_deliveries)
+            ids = list((await conn.execute(query, {"now": now})).scalars())
+            if not ids:
+                return []
+            await conn.execute(
+                update(_deliveries)
+                .where(_deliveries.c.id.in_(ids))
+                .values(status="sending", lease_until=now + LEASE)
+            )
+            rows = (await conn.execute(_CLAIMED_ROWS, {"ids": ids})).all()
+            wants_history = {
+                row.conversation_id
+                for row in rows
+                if row.kind == "message" and _wants_thread_history(self.registry, row.target)
+            }
+            history: dict[int, list[tuple[str, str]]] = {}
+            if wants_history:
+                for conv_id, channel, native in await conn.execute(
+                    _THREAD_HISTORY, {"conv_ids": sorted(wants_history)}
+                ):
+                    history.setdefault(conv_id, []).append((channel, native))
+        claimed = []
+        for row in rows:
+            thread = tuple(
+                native
+                for channel, native in history.get(row.conversation_id, ())
+                if channel == row.conv_channel and native
+            )
+            claimed.append(Claimed(row, thread))
+        return claimed
 
-    async def _deliver(self, delivery_id: int) -> None:
+    async def _deliver(self, claimed: Claimed) -> None:
+        row = claimed.row
+        delivery_id = int(row.id)
         async with self._semaphore:
-            async with self.db.session() as s:
-                delivery = await s.get(Delivery, delivery_id)
-                if delivery is None:
-                    return
-                target = self.registry.get(delivery.target)
-                try:
-                    if target is None:
-                        raise DeliveryError(f"no channel named {delivery.target!r} is running")
-                    if delivery.kind == "event":
-                        native = await self._event(target, delivery)
-                    elif delivery.kind == "desk":
-                        native = await target.notify(
-                            DeskNotification(
-                                delivery_id=delivery_id,
-                                kind=str(delivery.payload.get("kind", "")),
-                                conversation_id=delivery.conversation_id,
-                                payload=delivery.payload,
-                            )
+            target = self.registry.get(row.target)
+            try:
+                if target is None:
+                    raise DeliveryError(f"no channel named {row.target!r} is running")
+                if row.kind == "event":
+                    native = await self._event(target, row)
+                elif row.kind == "desk":
+                    native = await target.notify(
+                        DeskNotification(
+                            delivery_id=delivery_id,
+                            kind=str(row.payload.get("kind", "")),
+                            conversation_id=row.conversation_id,
+                            payload=row.payload,
                         )
-                    else:
-                        outbound = await self._outbound(s, delivery)
-                        native = await target.send(outbound)
-                except asyncio.CancelledError:
-                    raise
-                except DeliveryError as exc:
-                    await self._failed(delivery_id, str(exc), exc.permanent, exc.retry_after)
-                    return
-                except Exception as exc:
-                    log.warning("delivery %s raised", delivery_id, exc_info=True)
-                    await self._failed(delivery_id, f"{type(exc).__name__}: {exc}", False, None)
-                    return
-            await self._sent(delivery_id, native)
+                    )
+                else:
+                    native = await target.send(_outbound(claimed))
+            except asyncio.CancelledError:
+                raise
+            except DeliveryError as exc:
+                await self._failed(delivery_id, str(exc), exc.permanent, exc.retry_after)
+                return
+            except Exception as exc:
+                log.warning("delivery %s raised", delivery_id, exc_info=True)
+                await self._failed(delivery_id, f"{type(exc).__name__}: {exc}", False, None)
+                return
+        await self._marks.submit(_Sent(delivery_id, native, row.kind, row.message_id, row.target))
 
     @staticmethod
-    async def _event(target: Any, delivery: Delivery) -> str | None:
+    async def _event(target: Any, row: Any) -> str | None:
         handler = getattr(target, "on_event", None)
         if handler is None:
             return None  # this channel shows no status events; nothing to do
         result: str | None = await handler(
             CustomerEvent(
-                delivery_id=delivery.id or 0,
-                kind=str(delivery.payload.get("kind", "")),
-                conversation_id=delivery.conversation_id,
-                recipient=Address(delivery.target, delivery.recipient or ""),
-                payload=delivery.payload,
+                delivery_id=int(row.id),
+                kind=str(row.payload.get("kind", "")),
+                conversation_id=row.conversation_id,
+                recipient=Address(row.target, row.recipient or ""),
+                payload=row.payload,
             )
         )
         return result
 
-    async def _outbound(self, s: Any, delivery: Delivery) -> OutboundMessage:
-        message = await s.get(Message, delivery.message_id)
-        conv = await s.get(Conversation, delivery.conversation_id)
-        if message is None or conv is None:
-            raise DeliveryError(
-                "the message or conversation of this delivery is gone", permanent=True
-            )
-        thread_ids = (
-            await s.exec(
-                select(Message.channel_message_id)
-                .where(
-                    Message.conversation_id == conv.id,
-                    Message.channel == conv.channel,
-                    col(Message.channel_message_id).is_not(None),
-                )
-                .order_by(col(Message.id))
-            )
-        ).all()
-        author_name = None
-        if message.agent_id is not None:
-            agent = await s.get(Agent, message.agent_id)
-            author_name = agent.name if agent else None
-        payload = delivery.payload
-        return OutboundMessage(
-            delivery_id=delivery.id or 0,
-            message_id=message.id,
-            conversation_id=conv.id,
-            channel=delivery.target,
-            recipient=Address(delivery.target, delivery.recipient or ""),
-            text=message.text,
-            author_kind=AuthorKind(message.author_kind),
-            author_name=author_name,
-            subject=conv.subject,
-            thread_key=conv.thread_key,
-            thread_message_ids=tuple(t for t in thread_ids if t),
-            suggestions=tuple(payload.get("suggestions", ())),
-            actions=tuple(payload.get("actions", ())),
-            metadata=dict(payload.get("metadata", {})),
-            created_at=message.created_at,
-        )
-
-    async def _sent(self, delivery_id: int, native: str | None) -> None:
+    async def _mark_sent_many(self, sent: Sequence[_Sent]) -> list[None]:
+        """Mark deliveries sent; sends that finish together share one transaction."""
+        now = utcnow()
         async with self.db.transaction() as s:
-            delivery = await s.get(Delivery, delivery_id)
-            if delivery is None:
-                return
-            delivery.status = "sent"
-            delivery.sent_at = utcnow()
-            delivery.native_id = native
-            delivery.lease_until = None
-            delivery.last_error = None
-            delivery.attempts += 1
-            s.add(delivery)
-            if delivery.message_id is not None and native and delivery.kind == "message":
-                message = await s.get(Message, delivery.message_id)
-                if message is not None and message.channel_message_id is None:
-                    message.channel_message_id = native
-                    s.add(message)
-            target, kind = delivery.target, delivery.kind
-        if kind == "message":
-            self.metrics.messages_out.labels(channel=target).inc()
-        self.wake()  # the next delivery of this conversation may now go
+            conn = await s.connection()
+            await conn.execute(
+                _MARK_SENT,
+                [{"b_id": x.delivery_id, "b_at": now, "b_native": x.native} for x in sent],
+            )
+            natives = [
+                {"b_id": x.message_id, "b_native": x.native}
+                for x in sent
+                if x.kind == "message" and x.message_id is not None and x.native
+            ]
+            if natives:
+                # The channel's own id for our message, so replies to it thread (email).
+                await conn.execute(_SET_NATIVE_ID, natives)
+        for x in sent:
+            if x.kind == "message":
+                self.metrics.messages_out.labels(channel=x.target).inc()
+        self.wake()  # the next delivery of these conversations may now go
+        return [None] * len(sent)
+
+    async def _mark_sent(self, sent: _Sent) -> None:
+        await self._mark_sent_many([sent])
 
     async def _failed(
         self, delivery_id: int, error: str, permanent: bool, retry_after: float | None

@@ -43,6 +43,8 @@ CSAT_SCALE = [1, 2, 3, 4, 5]
 
 class WebchatChannel:
     name: ClassVar[str] = "webchat"
+    # Replies are not threaded by earlier message ids: the outbox skips that query.
+    thread_history: ClassVar[bool] = False
 
     def __init__(self, config: WebchatConfig, secret: bytes, db: Database) -> None:
         self.config = config
