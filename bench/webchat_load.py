@@ -1,15 +1,19 @@
 """Load test of the web chat: N visitors on real sockets, through the whole path.
 
-    .venv/bin/python bench/webchat_load.py                 # 500 visitors
-    .venv/bin/python bench/webchat_load.py --visitors 2000 --messages 2
+    .venv/bin/python bench/webchat_load.py --visitors 500 --messages 6 --rate 1000
+    .venv/bin/python bench/webchat_load.py --visitors 2000 --messages 3 --rate 1000
+    .venv/bin/python bench/webchat_load.py ... --database-url postgresql://postgres@127.0.0.1/test
 
-Each visitor is a python-socketio ``AsyncClient`` over WebSocket. It sends its
-messages one after the other and waits for the bot's answer to each, so every
-measured message went through the full path: socket -> Router.handle (store,
-answerer, outbox row, commit) -> ack -> dispatcher -> channel.send -> socket.
-The server runs in a subprocess (the app from ``create_app`` with the web chat
-channel, a stub answerer that answers at once, SQLite in a temporary directory
-unless ``--database-url`` names PostgreSQL), so its CPU time is its own.
+Each visitor is a python-socketio ``AsyncClient`` over WebSocket. Messages are
+offered at a fixed total rate (``--rate``, round-robin over the visitors),
+whatever the answers do: an open loop, so a slow server shows up as latency
+instead of quietly lowering the load. Every measured message went through the
+full path: socket -> Router.handle (store, knowledge-base answer, outbox row,
+commit) -> ack -> dispatcher -> channel.send -> socket; the time is from send
+to the bot's answer. The server runs in a subprocess (the app from
+``create_app`` with the web chat channel and the quick start's demo knowledge
+base, or an instant stub with ``--stub-answerer``; SQLite in a temporary
+directory unless ``--database-url`` names PostgreSQL), so its CPU time is its own.
 
 In the same run, a bare python-socketio echo server (one handler that emits
 the text back) is measured the same way: the ratio says what the contact-center
@@ -55,10 +59,13 @@ async def serve_full(port: int, data_dir: Path, database_url: str | None) -> Non
     from contactcenter.answerer import Answer, AnswerLike, Suggestion
     from contactcenter.app import create_app
     from contactcenter.channel import ChannelContext
+    from contactcenter.cli import demo_settings
     from contactcenter.config import Settings
     from contactcenter.services import SERVICES
 
     class Instant:
+        """--stub-answerer: isolates the core's cost from the knowledge base's."""
+
         async def answer(self, question: str) -> AnswerLike:
             return Answer(
                 decision="answer",
@@ -87,7 +94,10 @@ async def serve_full(port: int, data_dir: Path, database_url: str | None) -> Non
         outbox_poll_seconds=float(os.environ.get("BENCH_OUTBOX_POLL", "1.0")),
         channel_config={"webchat": config},
     )
-    app = create_app(settings, answerer=Instant())
+    stub = os.environ.get("BENCH_STUB_ANSWERER") == "1"
+    if not stub:  # the quick start's knowledge base: the demo articles, real search
+        settings = demo_settings(settings)
+    app = create_app(settings, answerer=Instant() if stub else None)
     services = app[SERVICES]
     if services.registry.get("webchat") is None:
         services.registry.add(
@@ -171,10 +181,22 @@ class Barrier:
             self.all_in.set()
 
 
+QUESTIONS = (  # each one answered by the demo knowledge base with confidence
+    "How do I reset my password?",
+    "How long does delivery take?",
+    "How do I return my jacket?",
+    "Where is my refund?",
+    "How do I cancel my order?",
+    "Can I pay with PayPal?",
+    "What are your opening hours?",
+    "How do I track my package?",
+)
+
+
 async def visitor(
     url: str,
     n: int,
-    messages: int,
+    schedule: list[float],
     start: asyncio.Event,
     barrier: Barrier,
     connected: asyncio.Semaphore,
@@ -182,15 +204,32 @@ async def visitor(
     errors: list[str],
     deadline: float,
 ) -> None:
+    """Send at the scheduled times whatever the answers do (an open loop); time each answer.
+
+    Answers come back in order within a conversation, so the n-th bot answer
+    belongs to the n-th message.
+    """
     import socketio
 
     sio = socketio.AsyncClient(reconnection=False)
-    answers: asyncio.Queue[Any] = asyncio.Queue()
+    pending: list[float] = []
+    all_answered = asyncio.Event()
 
     @sio.on("message")
     async def on_message(data: Any) -> None:
-        if data.get("author") == "bot":
-            await answers.put(time.perf_counter())
+        if data.get("author") == "bot" and pending:
+            out.append(time.perf_counter() - pending.pop(0))
+            if not pending and answered_all():
+                all_answered.set()
+
+    sent = 0
+
+    def answered_all() -> bool:
+        return sent == len(schedule)
+
+    def on_ack(*ack: Any) -> None:
+        if not ack or not isinstance(ack[0], dict) or "error" in ack[0]:
+            errors.append(f"ack: {ack}")
 
     try:
         try:
@@ -199,23 +238,25 @@ async def visitor(
         finally:
             barrier.arrive()
         await start.wait()
-        for i in range(messages):
-            sent = time.perf_counter()
-            ack = await sio.call(
-                "message",
-                {"id": f"b{n}-{i}", "text": f"reset password {i}"},
-                timeout=max(1.0, deadline - time.monotonic()),
-            )
-            if not isinstance(ack, dict) or "error" in ack:
-                errors.append(f"ack: {ack}")
-                continue
-            got = await asyncio.wait_for(answers.get(), max(1.0, deadline - time.monotonic()))
-            out.append(got - sent)
+        t0 = start_time[0]
+        for i, at in enumerate(schedule):
+            delay = t0 + at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            pending.append(time.perf_counter())
+            text = QUESTIONS[(n + i) % len(QUESTIONS)]
+            await sio.emit("message", {"id": f"b{n}-{i}", "text": text}, callback=on_ack)
+            sent += 1
+        if pending:
+            await asyncio.wait_for(all_answered.wait(), max(1.0, deadline - time.monotonic()))
     except Exception as exc:
-        errors.append(f"{type(exc).__name__}: {exc}")
+        errors.append(f"{type(exc).__name__}: {exc!r}")
     finally:
         if sio.connected:
             await sio.disconnect()
+
+
+start_time = [0.0]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -237,7 +278,8 @@ async def run_one(name: str, args: argparse.Namespace) -> Result:
     cmd += ["--data-dir", tmp]
     if args.database_url:
         cmd += ["--database-url", args.database_url]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)  # noqa: ASYNC220
+    env = {**os.environ, "BENCH_STUB_ANSWERER": "1" if args.stub_answerer else "0"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)  # noqa: ASYNC220
     try:
         assert proc.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
@@ -251,9 +293,14 @@ async def run_one(name: str, args: argparse.Namespace) -> Result:
         gate = asyncio.Semaphore(100)  # connects in flight
         barrier = Barrier(args.visitors)
         t0 = time.perf_counter()
+        # Message k of the run goes out at k / rate seconds, round-robin over visitors.
+        total = args.visitors * args.messages
+        schedules: list[list[float]] = [[] for _ in range(args.visitors)]
+        for k in range(total):
+            schedules[k % args.visitors].append(k / args.rate)
         tasks = [
             asyncio.create_task(
-                visitor(url, n, args.messages, start, barrier, gate, latencies, errors, deadline)
+                visitor(url, n, schedules[n], start, barrier, gate, latencies, errors, deadline)
             )
             for n in range(args.visitors)
         ]
@@ -262,6 +309,7 @@ async def run_one(name: str, args: argparse.Namespace) -> Result:
         await asyncio.sleep(0.5)
         cpu0 = cpu_seconds(proc.pid)
         t1 = time.perf_counter()
+        start_time[0] = t1
         start.set()
         await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
         seconds = time.perf_counter() - t1
@@ -295,6 +343,8 @@ async def main_async(args: argparse.Namespace) -> None:
             {
                 "database": args.database_url or "sqlite",
                 "messages_per_visitor": args.messages,
+                "offered_msgs_per_s": args.rate,
+                "answerer": "stub" if args.stub_answerer else "demo knowledge base",
             }
         )
     )
@@ -323,6 +373,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--visitors", type=int, default=500)
     p.add_argument("--messages", type=int, default=3, help="messages per visitor")
+    p.add_argument(
+        "--rate", type=float, default=1000.0, help="messages/s offered, whatever the answers do"
+    )
+    p.add_argument(
+        "--stub-answerer",
+        action="store_true",
+        help="answer instantly instead of searching the demo knowledge base",
+    )
     p.add_argument("--timeout", type=float, default=300.0, help="bound on the whole run (s)")
     p.add_argument("--database-url", default=None)
     p.add_argument("--serve-full", action="store_true", help=argparse.SUPPRESS)
