@@ -63,6 +63,13 @@ class KBApiError(Exception):
         return web.json_response(body, status=self.status, headers=self.headers)
 
 
+def public(view: Handler) -> Handler:
+    """Mark a view public: the host app's token check lets it through. The mark is the
+    attribute ``public_route``, so the knowledge base needs no import of its host."""
+    view.public_route = True  # type: ignore[attr-defined]
+    return view
+
+
 def json_errors(view: Handler) -> Handler:
     """Turn a :class:`KBApiError` raised by ``view`` into its JSON response."""
 

@@ -1,6 +1,6 @@
 """Public self-help search: ``GET /api/v1/kb/search?q=`` (or POST ``{"q": ...}``).
 
-Unauthenticated (the core lists the path as public) because it is what a
+Unauthenticated (the view is marked ``@public``) because it is what a
 help-centre search box or a web-chat widget calls from the customer's browser.
 That makes it the one public endpoint that costs CPU per request, so it is
 rate limited per client IP. Queries are bounded: an empty one is a client bug
@@ -28,6 +28,7 @@ from knowledge_base.web.common import (
     int_query,
     json_errors,
     json_response,
+    public,
 )
 from knowledge_base.web.payload import read_json_object
 
@@ -101,6 +102,7 @@ def rate_limit_wait(request: web.Request, kb_web: KBWeb) -> float:
     return kb_web.limiter.take(client_ip(request, kb_web.config.trust_forwarded))
 
 
+@public
 @json_errors
 async def search_view(request: web.Request) -> web.StreamResponse:
     kb_web = request.app[KB_WEB]
