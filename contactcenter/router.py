@@ -133,7 +133,9 @@ class Router:
         """Check the message and ask the answerer (outside any transaction)."""
         if len(msg.text) > MAX_TEXT:
             raise ValueError(f"message text is longer than {MAX_TEXT} characters")
-        if not msg.no_reply and msg.text.strip() and not asks_for_human(msg.text):
+        if not msg.no_reply and msg.text.strip():
+            # Asked even when the customer wants a person: the bot will not answer then,
+            # but the agent gets the knowledge base's suggestions with the escalation.
             return await self.answerer.answer(msg.text)
         return None
 

@@ -122,9 +122,17 @@ async def test_decline_escalates_and_tells_customer(services: Services) -> None:
 async def test_asking_for_a_human_escalates_even_when_bot_is_sure(services: Services) -> None:
     bot = ScriptedAnswerer([answer()])
     services.set_answerer(bot)
-    result = await services.router.handle(msg("1", "I want to talk to a human please"))
+    result = await services.router.handle(
+        msg("1", "I want to talk to a human please, how do I return a jacket")
+    )
     assert result.escalated
-    assert bot.asked == []  # the knowledge base was not even consulted
+    msgs = await messages_of(services, result.conversation_id)
+    assert [m.author_kind for m in msgs] == ["customer", "bot"]
+    assert "member of our team" in msgs[-1].text  # the handover, not the article
+    # The agent still gets the knowledge base's suggestion with the escalation.
+    async with services.db.session() as s:
+        conv = await s.get(Conversation, result.conversation_id)
+    assert conv is not None and [x["article_id"] for x in conv.suggestions] == ["returns"]
 
 
 async def test_two_misses_in_a_row_escalate(services: Services) -> None:
