@@ -151,7 +151,10 @@ class Router:
         for attempt in range(3):
             try:
                 async with self.db.transaction() as s:
-                    return await self._apply(s, *item)
+                    result = await self._apply(s, *item)
+                    counters = s.info.pop(_COUNTERS, [])
+                _increment(counters)
+                return result
             except IntegrityError:
                 # A concurrent handler created the same identity or message: go again,
                 # and the second pass finds what the first one stored.
@@ -163,7 +166,10 @@ class Router:
         self, items: Sequence[tuple[InboundMessage, AnswerLike | None]]
     ) -> list[HandleResult]:
         async with self.db.transaction() as s:
-            return [await self._apply(s, *item) for item in items]
+            results = [await self._apply(s, *item) for item in items]
+            counters = s.info.pop(_COUNTERS, [])
+        _increment(counters)  # only once committed: a replayed batch must not count twice
+        return results
 
     async def _apply(
         self, s: AsyncSession, msg: InboundMessage, answer: AnswerLike | None
@@ -270,7 +276,7 @@ class Router:
                 return await self._escalate(s, conv, "answer_not_helpful", answer), True
         if answer is None:
             return [], False
-        self.metrics.bot_decisions.labels(decision=answer.decision).inc()
+        _count_after_commit(s, self.metrics.bot_decisions.labels(decision=answer.decision))
         decision = Decision(answer.decision)
         suggestions = [_suggestion(x) for x in answer.suggestions[:3]]
         if decision == Decision.ANSWER and answer.text:
@@ -357,8 +363,20 @@ class Router:
         if self.writer.desks:  # the snapshot costs three queries; only desks read it
             snapshot = await conversation_snapshot(s, conv)
             self.writer.desk(s, conv, "escalated", {"reason": reason, "conversation": snapshot})
-        self.metrics.escalations.labels(reason=reason).inc()
+        _count_after_commit(s, self.metrics.escalations.labels(reason=reason))
         return [bot]
+
+
+_COUNTERS = "contactcenter.router.counters"
+
+
+def _count_after_commit(s: AsyncSession, counter: Any) -> None:
+    s.info.setdefault(_COUNTERS, []).append(counter)
+
+
+def _increment(counters: list[Any]) -> None:
+    for counter in counters:
+        counter.inc()
 
 
 @dataclass(frozen=True, slots=True)
