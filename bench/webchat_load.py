@@ -52,7 +52,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def serve_full(port: int, data_dir: Path, database_url: str | None) -> None:
+async def serve_full(
+    port: int,
+    data_dir: Path,
+    database_url: str | None,
+    schema: str | None = None,
+    redis_url: str | None = None,
+) -> None:
     from aiohttp import web
 
     from channels.webchat.channel import create_webchat_channel
@@ -87,9 +93,12 @@ async def serve_full(port: int, data_dir: Path, database_url: str | None) -> Non
         "messages_per_minute": 100000,
         "message_burst": 1000,
     }
+    if redis_url:  # several processes: emits reach sockets held by the others
+        config["redis_url"] = redis_url
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
+        database_schema=schema,
         api_token="bench-token",
         outbox_poll_seconds=float(os.environ.get("BENCH_OUTBOX_POLL", "1.0")),
         channel_config={"webchat": config},
@@ -271,21 +280,40 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run_one(name: str, args: argparse.Namespace) -> Result:
+def start_server(name: str, args: argparse.Namespace, schema: str | None) -> tuple[Any, int]:
     port = free_port()
     cmd = [sys.executable, __file__, f"--serve-{name}", "--port", str(port)]
-    tmp = tempfile.mkdtemp(prefix="webchat-bench-")
-    cmd += ["--data-dir", tmp]
+    cmd += ["--data-dir", tempfile.mkdtemp(prefix="webchat-bench-")]
     if args.database_url:
         cmd += ["--database-url", args.database_url]
+    if schema:
+        cmd += ["--database-schema", schema]
+    if args.processes > 1:
+        cmd += ["--redis-url", args.redis_url or "redis://127.0.0.1:6379/0"]
     env = {**os.environ, "BENCH_STUB_ANSWERER": "1" if args.stub_answerer else "0"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)  # noqa: ASYNC220
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env), port
+
+
+async def wait_ready(name: str, proc: Any) -> None:
+    line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 120)
+    if "READY" not in line:
+        raise RuntimeError(f"{name} server did not start: {line!r}")
+
+
+async def run_one(name: str, args: argparse.Namespace, schema: str | None) -> Result:
+    procs: list[Any] = []
+    ports: list[int] = []
     try:
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 60)
-        if "READY" not in line:
-            raise RuntimeError(f"{name} server did not start: {line!r}")
-        url = f"http://127.0.0.1:{port}"
+        # One process first (it migrates the database), then the others.
+        for n in range(args.processes if name == "full" else 1):
+            proc, port = start_server(name, args, schema)
+            procs.append(proc)
+            ports.append(port)
+            if n == 0:
+                await wait_ready(name, proc)
+        for proc in procs[1:]:
+            await wait_ready(name, proc)
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
         start = asyncio.Event()
         latencies: list[float] = []
         errors: list[str] = []
@@ -300,20 +328,30 @@ async def run_one(name: str, args: argparse.Namespace) -> Result:
             schedules[k % args.visitors].append(k / args.rate)
         tasks = [
             asyncio.create_task(
-                visitor(url, n, schedules[n], start, barrier, gate, latencies, errors, deadline)
+                visitor(
+                    urls[n % len(urls)],
+                    n,
+                    schedules[n],
+                    start,
+                    barrier,
+                    gate,
+                    latencies,
+                    errors,
+                    deadline,
+                )
             )
             for n in range(args.visitors)
         ]
         await asyncio.wait_for(barrier.all_in.wait(), args.timeout)
         connect_seconds = time.perf_counter() - t0
         await asyncio.sleep(0.5)
-        cpu0 = cpu_seconds(proc.pid)
+        cpu0 = sum(cpu_seconds(p.pid) for p in procs)
         t1 = time.perf_counter()
         start_time[0] = t1
         start.set()
         await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
         seconds = time.perf_counter() - t1
-        cpu = cpu_seconds(proc.pid) - cpu0
+        cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu0
         for t in tasks:
             t.cancel()
         if errors:
@@ -329,20 +367,54 @@ async def run_one(name: str, args: argparse.Namespace) -> Result:
             connect_seconds,
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+async def make_schema(database_url: str | None) -> str | None:
+    """A throwaway PostgreSQL schema for this run (dropped at the end)."""
+    if not database_url or not database_url.startswith("postgres"):
+        return None
+    import asyncpg
+
+    schema = f"bench_{os.getpid()}_{int(time.time())}"
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await conn.close()
+    return schema
+
+
+async def drop_schema(database_url: str, schema: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    results = [await run_one("full", args), await run_one("echo", args)]
+    schema = await make_schema(args.database_url)
+    try:
+        results = [await run_one("full", args, schema), await run_one("echo", args, None)]
+    finally:
+        if schema:
+            await drop_schema(args.database_url, schema)
     print(
         json.dumps(
             {
                 "database": args.database_url or "sqlite",
                 "messages_per_visitor": args.messages,
+                "server_processes": args.processes,
                 "offered_msgs_per_s": args.rate,
                 "answerer": "stub" if args.stub_answerer else "demo knowledge base",
             }
@@ -383,6 +455,16 @@ def main() -> None:
     )
     p.add_argument("--timeout", type=float, default=300.0, help="bound on the whole run (s)")
     p.add_argument("--database-url", default=None)
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="server processes for the full path (needs PostgreSQL and Redis when > 1)",
+    )
+    p.add_argument(
+        "--redis-url", default=None, help="default with --processes > 1: redis://127.0.0.1:6379/0"
+    )
+    p.add_argument("--database-schema", default=None, help=argparse.SUPPRESS)
     p.add_argument("--serve-full", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -390,8 +472,18 @@ def main() -> None:
     args = p.parse_args()
     if not 1 <= args.visitors <= 5000 or not 1 <= args.messages <= 100:
         p.error("--visitors must be 1..5000 and --messages 1..100")
+    if args.processes > 1 and not (args.database_url or "").startswith("postgres"):
+        p.error("--processes > 1 needs --database-url postgresql://... (SQLite is one process)")
     if args.serve_full:
-        asyncio.run(serve_full(args.port, Path(args.data_dir), args.database_url))
+        asyncio.run(
+            serve_full(
+                args.port,
+                Path(args.data_dir),
+                args.database_url,
+                args.database_schema,
+                args.redis_url,
+            )
+        )
     elif args.serve_echo:
         asyncio.run(serve_echo(args.port))
     else:
