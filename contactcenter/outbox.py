@@ -235,8 +235,11 @@ class Dispatcher:
                 sent = 0
             if sent >= self.batch_size:
                 continue
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation (stop())
+            # that arrives just as the event is set, and the loop would run on past stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wakeup.wait()
 
     async def run_once(self) -> int:
         """Claim due deliveries and send them; returns how many were attempted."""

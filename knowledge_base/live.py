@@ -90,7 +90,8 @@ class LiveKnowledgeBase:
     async def wait_ready(self, seconds: float | None = None) -> bool:
         """Whether the index became ready within ``seconds`` (forever if None)."""
         try:
-            await asyncio.wait_for(self.ready.wait(), seconds)
+            async with asyncio.timeout(seconds):  # wait_for may swallow a cancellation (3.11)
+                await self.ready.wait()
         except TimeoutError:
             return False
         return True

@@ -243,3 +243,15 @@ async def test_a_conversation_keeps_its_order_while_a_delivery_is_retried(
             break
         await asyncio.sleep(0.01)
     assert [m.text for m in channel.sent][1:] == ["r0", "r1", "r2"]
+
+
+async def test_stop_wins_over_a_wake_that_arrives_at_the_same_moment(services: Services) -> None:
+    """A commit's wake-up racing with shutdown must not keep the dispatcher running."""
+    for _ in range(5):
+        await services.dispatcher.start()
+        await asyncio.sleep(0.05)  # parked in its wait for a wake-up
+        task = services.dispatcher._task
+        assert task is not None
+        services.dispatcher.wake()
+        await services.dispatcher.stop()
+        assert task.done() and task.cancelled()
