@@ -31,8 +31,6 @@ class SlackConfig:
     note_prefixes: tuple[str, ...] = DEFAULT_NOTE_PREFIXES
     # How long a handler may run before Slack is acknowledged anyway (Slack allows 3 s).
     ack_budget_seconds: float = 2.0
-    # Requests signed more than this long ago are refused (replay protection).
-    max_request_age_seconds: int = 300
 
     @property
     def note_prefix(self) -> str:
@@ -86,7 +84,6 @@ def load_config(raw: Mapping[str, Any]) -> SlackConfig:
         api_url += "/"
     try:
         budget = float(raw.get("ack_budget_seconds", 2.0))
-        max_age = int(raw.get("max_request_age_seconds", 300))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"slack: {exc}") from None
     if not 0 < budget < 3:
@@ -101,5 +98,4 @@ def load_config(raw: Mapping[str, Any]) -> SlackConfig:
         slash_command=command,
         note_prefixes=prefixes,
         ack_budget_seconds=budget,
-        max_request_age_seconds=max_age,
     )

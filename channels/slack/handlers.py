@@ -1,6 +1,6 @@
 """What agents do in Slack -> the core's AgentActions, and what they are told back.
 
-Every input here was already parsed (``parse``) and deduplicated (``transport``).
+Every input here was already parsed (``parse``) and deduplicated (``intake``).
 Problems an agent can fix (a resolved conversation, an empty reply) are told to
 that agent as an ephemeral message in place; nothing fails silently.
 """

@@ -1,14 +1,16 @@
 """Raw Slack requests -> typed desk inputs. Pure: no I/O, no clock.
 
-Both transports (HTTP Events API and Socket Mode) end here, so there is one
-place that decides what a payload means and what is ignored (other apps' bots,
-our own posts, unknown event types, malformed bodies) and why.
+Bolt routes a request to the listener of its kind; every listener ends here, so
+there is one place that decides what a payload means and what is ignored (other
+apps' bots, our own posts, unknown event types, malformed bodies) and why. The
+HTTP view also decodes bodies here first (``decode_http``), and both transports
+keep payloads Bolt itself cannot read away from it (``malformed``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -177,21 +179,54 @@ def _json_object(text: str) -> dict[str, Any]:
     return data
 
 
-def decode_socket(message: Mapping[str, Any]) -> Envelope:
-    """One Socket Mode envelope (``hello``/``disconnect`` are handled by the client)."""
-    kind = message.get("type")
-    payload = message.get("payload")
-    if kind not in (EVENTS, INTERACTIVE, COMMAND):
-        raise PayloadError(f"unknown envelope type {kind!r}")
-    if not isinstance(payload, dict):
-        raise PayloadError("envelope payload is not an object")
-    retry = message.get("retry_attempt")
-    return Envelope(
-        str(kind),
-        payload,
-        retry_num=retry if isinstance(retry, int) else 0,
-        retry_reason=message.get("retry_reason") or None,
-    )
+def retry_of(headers: Mapping[str, Sequence[str]]) -> tuple[int, str | None]:
+    """Slack's redelivery number and reason from Bolt's normalised headers.
+
+    HTTP carries ``X-Slack-Retry-Num``; Bolt's Socket Mode adapter turns an
+    envelope's ``retry_attempt`` into the same header, and a first delivery
+    says 0 there, so only a number above 0 is a retry."""
+    num = (headers.get("x-slack-retry-num") or ["0"])[0]
+    reason = (headers.get("x-slack-retry-reason") or [""])[0] or None
+    try:
+        return max(int(num), 0), reason
+    except ValueError:
+        return 0, reason
+
+
+# Fields Bolt's request parsing and listener matching dereference without checking
+# their type (``.get``, ``in``, indexing). A payload breaking one of them makes Bolt
+# raise before any listener runs (Socket Mode: no ack, so Slack resends it in vain;
+# HTTP: a 500); the transports catch it first with ``malformed``. Each rule here is
+# a crash seen in Bolt (tests/channels/slack/test_slack_pure.py replays them).
+_IDS = ("user", "team", "channel", "enterprise")  # an id, or an object with "id"
+_LISTS = ("actions", "authorizations", "response_urls")  # lists of objects
+
+
+def malformed(body: Mapping[str, Any]) -> str | None:
+    """Why Bolt could not read this decoded payload, or None when it can."""
+    event = body.get("event")
+    if event is not None and not isinstance(event, dict):
+        return "event is not an object"
+    for scope, obj in (("", body), ("event.", event or {})):
+        for key in _IDS:
+            if obj.get(key) is not None and not isinstance(obj[key], str | dict):
+                return f"{scope}{key} is neither an id nor an object"
+        for key in _LISTS:
+            value = obj.get(key)
+            if value is not None and not (
+                isinstance(value, list) and all(isinstance(v, dict) for v in value)
+            ):
+                return f"{scope}{key} is not a list of objects"
+    if body.get("callback_id") is not None and not isinstance(body["callback_id"], str):
+        return "callback_id is not a string"
+    view = body.get("view")
+    if isinstance(view, dict) and "callback_id" in view and "type" not in view:
+        return "view without type"
+    if body.get("type") == "block_actions":
+        actions = body.get("actions")
+        if not actions or not isinstance(actions[0].get("action_id"), str):
+            return "block_actions without an action_id"
+    return None
 
 
 # --- classifying ------------------------------------------------------------------

@@ -52,30 +52,34 @@ class SlackError(Exception):
 
 
 class SlackWeb:
-    """Thin: one ``call`` that returns the response dict or raises :class:`SlackError`."""
+    """Thin: one ``call`` that returns the response dict or raises :class:`SlackError`.
+
+    ``client`` (with the bot token) is what the notifier and the handlers call
+    through; ``bolt_client`` is the same Web API without a token, for the Bolt app
+    and its Socket Mode client: Bolt takes the token per request from the desk's
+    ``authorize`` (``bolt_app.BotIdentity``), and warns that a client's own token is
+    ignored. Both share ``CONTACTCENTER_SLACK_API_URL`` and one pooled HTTP session.
+    """
 
     def __init__(self, token: str, base_url: str, *, timeout: int = 15) -> None:
-        self._session: aiohttp.ClientSession | None = None
-        self.token = token
-        self.base_url = base_url
         self.timeout = timeout
         self.client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)
+        self.bolt_client = AsyncWebClient(base_url=base_url, timeout=timeout)
 
     async def open(self) -> None:
-        """One pooled HTTP session for the desk's lifetime (closed in :meth:`close`)."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-            self.client = AsyncWebClient(
-                token=self.token,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                session=self._session,
-            )
+        """One pooled HTTP session for the desk's lifetime (closed in :meth:`close`).
+
+        Until then slack_sdk opens a session per call. Bolt copies the session into
+        the client it makes for each request, so its calls share the pool too."""
+        if self.client.session is None:
+            session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+            self.client.session = self.bolt_client.session = session
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        session = self.client.session
+        self.client.session = self.bolt_client.session = None
+        if session is not None:
+            await session.close()
 
     async def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         """POST with a JSON body (what slack_sdk sends for chat.*, views.*)."""

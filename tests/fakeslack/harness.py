@@ -114,6 +114,23 @@ class Desk:
         assert status == 200, answer
         return answer
 
+    async def event_not_acked(self, body: dict[str, Any]) -> None:
+        """Deliver an event the app must *not* acknowledge (so that Slack retries it)."""
+        if self.mode == "socket":
+            unacked = await self.fake.send_envelope("events_api", body)
+            try:
+                await asyncio.wait_for(asyncio.shield(unacked), 1.0)
+            except TimeoutError:
+                return
+            raise AssertionError(f"acknowledged: {unacked.result()}")
+        status, answer = await self.fake.post_to_app(
+            self.events_url,
+            json.dumps(body).encode(),
+            content_type="application/json",
+            signing_secret=SIGNING_SECRET,
+        )
+        assert (status, answer["error"]) == (500, "processing_failed"), (status, answer)
+
     async def interactive(self, body: dict[str, Any]) -> Any:
         if self.mode == "socket":
             ack = await self.fake.socket_request("interactive", body)
@@ -190,6 +207,9 @@ class Desk:
                     )
                 ).all()
             )
+
+
+MakeDesk = Callable[..., Awaitable[Desk]]
 
 
 def slack_settings(settings: Settings, fake: FakeSlack, mode: str, **extra: Any) -> Settings:

@@ -229,3 +229,22 @@ def form_body(fields: dict[str, str]) -> bytes:
 def interactive_body(payload: dict[str, Any]) -> bytes:
     """Interactivity is POSTed as a form with one ``payload`` field holding JSON."""
     return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+# Readable JSON that makes slack-bolt itself raise (each one replayed against Bolt in
+# test_slack_pure): the desk's transports must acknowledge and ignore them.
+BOLT_CRASHERS: list[dict[str, Any]] = [
+    {"type": "event_callback", "event": []},
+    {"type": "event_callback", "event": "x"},
+    {"type": "event_callback", "event": {"type": "message", "user": 5}},
+    {"type": "event_callback", "event": {"type": "message", "channel": 5}},
+    {"type": "event_callback", "team": 5, "event": {"type": "message"}},
+    {"type": "event_callback", "enterprise": 5},
+    {"type": "event_callback", "authorizations": {"team_id": "T1"}},
+    {"type": "event_callback", "response_urls": [1]},
+    {"type": "block_actions", "user": {"id": "U1"}, "actions": []},
+    {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"value": "1"}]},
+    {"type": "block_actions", "user": {"id": "U1"}, "actions": "cc_claim"},
+    {"type": "message_action", "user": {"id": "U1"}, "callback_id": 7},
+    {"type": "view_submission", "user": {"id": "U1"}, "view": {"callback_id": "cc_note_modal"}},
+]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from contactcenter.app import create_app
 from contactcenter.config import Settings
 from tests.fakeslack import FakeSlack
-from tests.fakeslack.harness import ANA, BEN, OTHER, QUEUE, Desk, slack_settings
+from tests.fakeslack.harness import ANA, BEN, OTHER, QUEUE, Desk, MakeDesk, slack_settings
 
 
 @pytest.fixture
@@ -39,19 +40,42 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def desk(
-    settings: Settings,
-    fake_slack: FakeSlack,
-    mode: str,
-) -> AsyncIterator[Desk]:
-    app = create_app(slack_settings(settings, fake_slack, mode))
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    harness = Desk(client, fake_slack, mode)
-    try:
+async def make_desk(
+    settings: Settings, fake_slack: FakeSlack, mode: str
+) -> AsyncIterator[MakeDesk]:
+    """``await make_desk(channels=(...), channel_config={...}, **slack_section)``: the real
+    app with the desk and, optionally, customer channels; closed after the test."""
+    clients: list[TestClient[Any, Any]] = []
+
+    async def make(
+        *,
+        channels: tuple[str, ...] = ("api",),
+        channel_config: dict[str, Any] | None = None,
+        **slack: Any,
+    ) -> Desk:
+        app_settings = slack_settings(settings, fake_slack, mode, **slack)
+        app_settings = replace(
+            app_settings,
+            channels=channels,
+            channel_config={**(channel_config or {}), **app_settings.channel_config},
+        )
+        client: TestClient[Any, Any] = TestClient(
+            TestServer(create_app(app_settings), host="127.0.0.1")
+        )
+        await client.start_server()
+        clients.append(client)
         if mode == "socket":
             await fake_slack.wait_connected()
-        yield harness
+        return Desk(client, fake_slack, mode)
+
+    try:
+        yield make
     finally:
-        # A rare shutdown stall (an open defect, see test_slack_flow) must fail, not hang.
-        await asyncio.wait_for(client.close(), 30)
+        for client in clients:
+            # A shutdown stall must fail the test, not hang the run.
+            await asyncio.wait_for(client.close(), 30)
+
+
+@pytest.fixture
+async def desk(make_desk: MakeDesk) -> Desk:
+    return await make_desk()

@@ -93,6 +93,15 @@ async def test_search_then_send_an_article_to_the_customer(desk: Desk) -> None:
     assert thread_ts
 
 
+async def test_a_command_mentioning_payload_is_understood(desk: Desk) -> None:
+    # Bolt's own form parser empties a slash command whose body contains "payload".
+    kb = KnowledgeBase()
+    desk.services.set_answerer(kb)
+    answer = await desk.command(p.slash_command(ANA, QUEUE, "search refund payload"))
+    assert kb.questions == ["refund payload"]
+    assert "Refunds &amp; returns" in _blocks_text(answer["blocks"])
+
+
 async def test_queue_mine_resolve_assign(desk: Desk) -> None:
     cid, thread_ts = await desk.escalate()
     queue = await desk.command(p.slash_command(ANA, QUEUE, "queue"))
@@ -174,8 +183,10 @@ async def test_socket_mode_garbage_is_survived(desk: Desk) -> None:
     fake = desk.fake
     await fake.send_raw("this is not json")
     await fake.send_raw('{"type": "events_api", "envelope_id": "e1"}')  # no payload
-    ack = await fake.socket_request("events_api", {"type": "event_callback", "event": []})
-    assert ack["envelope_id"]
+    for body in p.BOLT_CRASHERS:  # payloads Bolt itself cannot read: acked, not resent forever
+        kind = "events_api" if body["type"] == "event_callback" else "interactive"
+        ack = await fake.socket_request(kind, body)
+        assert ack["envelope_id"]
     ack = await fake.socket_request("something_new", {"x": 1})
     assert ack["envelope_id"]  # acked so Slack does not resend what we cannot read
     cid, thread_ts = await desk.escalate()

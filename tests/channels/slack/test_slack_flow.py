@@ -124,9 +124,6 @@ async def test_escalation_claim_reply_reaches_the_customer(desk: Desk) -> None:
     )
 
 
-# Open defect: about one run in five the app's shutdown after this test stalls
-# (HTTP and Socket Mode, SQLite); the behaviour under test passes every time.
-@pytest.mark.flaky(reruns=2)
 async def test_a_redelivered_event_is_acted_on_once(desk: Desk) -> None:
     cid, thread_ts = await desk.escalate()
     body = p.message_event(QUEUE, ANA, "First answer", thread_ts=thread_ts)

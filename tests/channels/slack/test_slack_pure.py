@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from slack_sdk import signature as slack_signature
 
 from channels.slack import blocks
 from channels.slack.commands import parse_command
@@ -28,12 +29,13 @@ from channels.slack.parse import (
     UrlVerification,
     classify,
     decode_http,
-    decode_socket,
+    malformed,
+    retry_of,
 )
-from channels.slack.signature import Verdict, sign, verify
+from channels.slack.signature import Refusal, explain, precheck
 from contactcenter.config import ConfigError
 from tests.fakeslack import payloads as p
-from tests.fakeslack.server import BOT_ID, BOT_USER_ID, _check_content
+from tests.fakeslack.server import BOT_ID, BOT_USER_ID, _check_content, sign
 
 ME = Self(bot_user_id=BOT_USER_ID, bot_id=BOT_ID)
 
@@ -215,8 +217,76 @@ def test_decoding_the_three_http_encodings() -> None:
     assert command.kind == COMMAND and command.body["command"] == "/hello-world"
     with pytest.raises(PayloadError):
         decode_http(b"", "application/x-www-form-urlencoded")
-    with pytest.raises(PayloadError):
-        decode_socket({"type": "events_api", "payload": "text"})
+
+
+def test_bolt_parses_a_command_mentioning_payload_wrong_and_we_do_not() -> None:
+    # Why the HTTP view hands Bolt its own decoding (see channels/slack/http_events.py).
+    from slack_bolt.request.async_request import AsyncBoltRequest
+
+    form = p.form_body(p.slash_command("U1", "C1", "search payload limits"))
+    ctype = "application/x-www-form-urlencoded"
+    assert AsyncBoltRequest(body=form.decode(), headers={"content-type": ctype}).body == {}
+    assert decode_http(form, ctype).body["text"] == "search payload limits"
+
+
+async def _bolt_status(body: dict[str, Any]) -> int | None:
+    """Bolt's answer to ``body`` with the desk's app options (offline authorization and
+    stand-in listeners), None when Bolt raises."""
+    from slack_bolt.async_app import AsyncApp
+    from slack_bolt.authorization import AuthorizeResult
+    from slack_bolt.request.async_request import AsyncBoltRequest
+
+    from channels.slack import bolt_app
+
+    async def authorize(**_: Any) -> AuthorizeResult:
+        return AuthorizeResult(enterprise_id=None, team_id="T1", bot_user_id="UB", bot_id="B")
+
+    app = AsyncApp(
+        authorize=authorize,
+        request_verification_enabled=False,
+        process_before_response=True,
+        raise_error_for_unhandled_request=True,
+    )
+
+    async def listener(ack: Any) -> None:
+        await ack()
+
+    app.event("message")(listener)
+    app.action(bolt_app._exactly(blocks.OUR_ACTIONS))(listener)
+    app.message_shortcut(bolt_app._exactly(["cc_resolve_here", "cc_note_here"]))(listener)
+    app.view_submission(blocks.NOTE_MODAL)(listener)
+    app.command("/cc")(listener)
+    app.error(bolt_app._on_error)
+    try:
+        response = await app.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode"))
+    except Exception:
+        return None
+    return response.status
+
+
+@pytest.mark.parametrize("body", p.BOLT_CRASHERS)
+async def test_payloads_bolt_cannot_read_are_caught_first(body: dict[str, Any]) -> None:
+    assert malformed(body)
+    assert await _bolt_status(body) in (None, 500)  # what would happen without the check
+
+
+async def test_real_payloads_are_readable_by_bolt() -> None:
+    for name in (
+        "message.json",
+        "message_changed.json",
+        "message_deleted.json",
+        "block_actions.json",
+        "view_submission.json",
+        "message_action.json",
+        "slash_command.json",
+        "url_verification.json",
+        "reaction_added.json",
+        "app_mention.json",
+    ):
+        assert malformed(p.fixture(name)) is None, name
+        assert await _bolt_status(p.fixture(name)) == 200, name
+    ours = p.block_actions("U1", "C1", "1.000001", "cc_claim", value="7")
+    assert malformed(ours) is None and await _bolt_status(ours) == 200
 
 
 def test_real_payloads_classify() -> None:
@@ -299,12 +369,30 @@ def test_block_action_fields() -> None:
     )
 
 
-def test_socket_envelope_retry_attempt() -> None:
-    first = decode_socket({"type": "events_api", "payload": {}, "retry_attempt": 0})
-    again = decode_socket(
-        {"type": "events_api", "payload": {}, "retry_attempt": 2, "retry_reason": "timeout"}
+def test_retry_number_as_bolt_passes_it_on() -> None:
+    from slack_bolt.adapter.socket_mode.internals import build_headers
+    from slack_bolt.request.async_request import AsyncBoltRequest
+    from slack_sdk.socket_mode.request import SocketModeRequest
+
+    def socket(retry_attempt: int, reason: str | None) -> tuple[int, str | None]:
+        req = SocketModeRequest(
+            type="events_api",
+            envelope_id="e1",
+            payload={},
+            retry_attempt=retry_attempt,
+            retry_reason=reason,
+        )
+        bolt = AsyncBoltRequest(body={}, headers=build_headers(req), mode="socket_mode")
+        return retry_of(bolt.headers)
+
+    # Socket Mode says 0 on a first delivery: only a number above 0 is a retry.
+    assert socket(0, "") == (0, None)
+    assert socket(2, "timeout") == (2, "timeout")
+    http = AsyncBoltRequest(
+        body="{}", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     )
-    assert (first.retry_num, again.retry_num, again.retry_reason) == (0, 2, "timeout")
+    assert retry_of(http.headers) == (1, "http_timeout")
+    assert retry_of(AsyncBoltRequest(body="{}").headers) == (0, None)
 
 
 # --- signing --------------------------------------------------------------------
@@ -321,11 +409,32 @@ def test_signature_matches_slacks_documented_example() -> None:
         b"trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
     )
     expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
-    assert sign(secret, "1531420618", body) == expected
-    assert verify(secret, "1531420618", expected, body, now=1531420618 + 10) is Verdict.OK
-    assert verify(secret, "1531420618", expected, body, now=1531420618 + 301) is Verdict.STALE
-    assert verify(secret, "nope", expected, body) is Verdict.MALFORMED
-    assert verify(secret, None, expected, body) is Verdict.MISSING
+    signed_at = 1531420618
+
+    class Clock(slack_signature.Clock):
+        def __init__(self, now: float) -> None:
+            self.at = now
+
+        def now(self) -> float:
+            return self.at
+
+    # The verifier Bolt uses, and the fake's signing, agree with Slack's example.
+    assert sign(secret, signed_at, body) == expected
+    fresh = slack_signature.SignatureVerifier(secret, Clock(signed_at + 10))
+    assert fresh.generate_signature(timestamp=str(signed_at), body=body) == expected
+    assert fresh.is_valid(body, str(signed_at), expected)
+    assert not fresh.is_valid(body + b"x", str(signed_at), expected)
+    late = slack_signature.SignatureVerifier(secret, Clock(signed_at + 301))
+    assert not late.is_valid(body, str(signed_at), expected)
+    # What the desk answers when it refuses.
+    assert explain(str(signed_at), expected, now=signed_at + 301) is Refusal.STALE
+    assert explain(str(signed_at), expected, now=signed_at - 301) is Refusal.STALE
+    assert explain(str(signed_at), expected, now=signed_at + 10) is Refusal.INVALID
+    assert precheck(str(signed_at), expected) is None
+    assert precheck("nope", expected) is Refusal.MALFORMED
+    assert precheck(str(signed_at), "v1=abc") is Refusal.MALFORMED
+    assert precheck(None, expected) is Refusal.MISSING
+    assert precheck(str(signed_at), "") is Refusal.MISSING
 
 
 # --- commands and configuration ----------------------------------------------------
@@ -387,6 +496,22 @@ def test_config_defaults_and_errors() -> None:
     ]:
         with pytest.raises(ConfigError, match=needle):
             load_config(bad)
+
+
+def test_bolts_oauth_variables_stop_the_desk_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from channels.slack.bolt_app import build_app
+    from channels.slack.identity import BotIdentity
+    from channels.slack.web import SlackWeb
+
+    config = load_config({"bot_token": "xoxb-1", "app_token": "xapp-1", "channel": "C1"})
+    web = SlackWeb(config.bot_token, config.api_url)
+    identity = BotIdentity(web, config.bot_token)
+    intake: Any = object()
+    assert build_app(config, web, identity, intake).client is web.bolt_client
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1.2")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "s")
+    with pytest.raises(ConfigError, match="SLACK_CLIENT_ID"):
+        build_app(config, web, identity, intake)
 
 
 def test_the_manifest_declares_what_the_desk_uses() -> None:

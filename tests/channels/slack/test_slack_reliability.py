@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from channels.slack.parse import Input
 from contactcenter.answerer import Answer, AnswerLike, Suggestion
-from contactcenter.app import create_app
-from contactcenter.config import Settings
 from tests.fakeslack import FakeSlack
 from tests.fakeslack import payloads as p
-from tests.fakeslack.harness import ANA, QUEUE, SIGNING_SECRET, Desk, eventually, slack_settings
+from tests.fakeslack.harness import ANA, QUEUE, Desk, MakeDesk, eventually
 
 
 async def test_failed_work_is_not_acked_and_the_retry_is_processed(desk: Desk) -> None:
@@ -33,24 +29,30 @@ async def test_failed_work_is_not_acked_and_the_retry_is_processed(desk: Desk) -
 
     handlers.handle = flaky  # type: ignore[method-assign]
     body = p.message_event(QUEUE, ANA, "Answer after a hiccup", thread_ts=thread_ts)
-    if desk.mode == "http":
-        status, answer = await desk.fake.post_to_app(
-            desk.events_url,
-            json.dumps(body).encode(),
-            content_type="application/json",
-            signing_secret=SIGNING_SECRET,
-        )
-        assert (status, answer["error"]) == (500, "processing_failed")
-    else:
-        unacked = await desk.fake.send_envelope("events_api", body)
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(unacked), 1.0)
+    await desk.event_not_acked(body)
     await desk.event(body, retry=1)  # Slack's retry of the same event_id
     await eventually(lambda: _texts(desk, cid), what="the retried reply")
 
 
-async def _texts(desk: Desk, cid: int) -> bool:
-    return any(m.text == "Answer after a hiccup" for m in await desk.messages(cid))
+async def _texts(desk: Desk, cid: int, text: str = "Answer after a hiccup") -> bool:
+    return any(m.text == text for m in await desk.messages(cid))
+
+
+async def test_a_failing_auth_test_is_not_acked_and_the_retry_is_processed(
+    make_desk: MakeDesk, fake_slack: FakeSlack
+) -> None:
+    # Bolt authorizes each request; until auth.test works, nothing is acknowledged.
+    fake_slack.fail("auth.test", status=429, retry_after=1, times=2)  # at start, then once more
+    desk = await make_desk()
+    cid, thread_ts = await desk.escalate()
+    body = p.message_event(QUEUE, ANA, "Answer once Slack is back", thread_ts=thread_ts)
+    await desk.event_not_acked(body)
+    assert len(fake_slack.calls_of("auth.test")) == 2
+    await desk.event(body, retry=1)
+    await eventually(lambda: _texts(desk, cid, "Answer once Slack is back"), what="the reply")
+    await desk.event(p.message_event(QUEUE, ANA, "And another", thread_ts=thread_ts))
+    await eventually(lambda: _texts(desk, cid, "And another"), what="the next reply")
+    assert len(fake_slack.calls_of("auth.test")) == 3  # learnt once, then kept
 
 
 class SlowKnowledgeBase:
@@ -64,20 +66,8 @@ class SlowKnowledgeBase:
 
 
 @pytest.fixture
-async def impatient_desk(
-    settings: Settings,
-    fake_slack: FakeSlack,
-    mode: str,
-) -> AsyncIterator[Desk]:
-    app = create_app(slack_settings(settings, fake_slack, mode, ack_budget_seconds="0.1"))
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        if mode == "socket":
-            await fake_slack.wait_connected()
-        yield Desk(client, fake_slack, mode)
-    finally:
-        await client.close()
+async def impatient_desk(make_desk: MakeDesk) -> Desk:
+    return await make_desk(ack_budget_seconds="0.1")
 
 
 async def test_a_slow_command_is_acked_in_time_and_answered_after(impatient_desk: Desk) -> None:
