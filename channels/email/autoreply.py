@@ -21,6 +21,13 @@ _DAEMON_LOCALPARTS = re.compile(
     re.IGNORECASE,
 )
 
+# Addresses no automated mail is ever sent to: answering them is how loops start.
+_ROBOT_ADDRESS = re.compile(
+    r"^(?:mailer-daemon|postmaster|mail-daemon|bounces?|double-bounce|no-?reply|"
+    r"do-?not-?reply|donotreply)(?:[+=.-].*)?@",
+    re.IGNORECASE,
+)
+
 _BOUNCE_SUBJECT = re.compile(
     r"""^\s*(?:
         undeliver(?:able|ed)|undelivered\ mail|delivery\ status\ notification|
@@ -55,6 +62,11 @@ _AUTO_REPLY_SUBJECT = re.compile(
 
 _PRECEDENCE_LIST = frozenset({"bulk", "junk", "list"})
 _SUPPRESS_AUTO = re.compile(r"\b(?:all|oof|autoreply)\b", re.IGNORECASE)
+
+
+def is_robot_address(address: str) -> bool:
+    """An address that only machines write from (mailer-daemon@, no-reply@, ...)."""
+    return _ROBOT_ADDRESS.match(address.strip()) is not None
 
 
 def classify(

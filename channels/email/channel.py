@@ -4,7 +4,8 @@ Built by :func:`create_email_channel` (the ``contactcenter.channels`` entry
 point) when the app is assembled: it reads the ``[email]`` configuration,
 mounts the quarantine views on the app and wires the parts. ``start`` runs
 one watcher task per mailbox with the router's ``handle``; ``send`` is called
-by the outbox dispatcher for every reply to an email customer.
+by the outbox dispatcher for every reply to an email customer, ``on_event`` for
+the customer's status events (a resolved request is mailed, see notify.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from contactcenter.channel import ChannelContext, Deliver
-from contactcenter.domain import OutboundMessage
+from contactcenter.domain import CustomerEvent, OutboundMessage
 from contactcenter.storage.database import Database
 
 from . import api
@@ -25,12 +26,17 @@ from .blobs import BlobStore
 from .config import EmailConfig, MailboxConfig, parse_config
 from .ingest import Ingestor
 from .lock import MailboxLock
+from .notify import EventMailer
 from .secret import load_secret
 from .smtp import SmtpSender
 from .store import EmailStore
+from .tls import check_tls_settings
 from .watcher import MailboxWatcher
 
 log = logging.getLogger(__name__)
+
+# A cancelled watcher finishes the mail in flight (bounded by imap_timeout) first.
+STOP_GRACE_SECONDS = 5.0
 
 
 class EmailChannel:
@@ -52,6 +58,7 @@ class EmailChannel:
         self.blobs = blobs
         self.secret = secret
         self.sender = SmtpSender(config, self.store, secret)
+        self.notices = EventMailer(self.store, self.sender)
         self.watchers: list[MailboxWatcher] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -77,16 +84,40 @@ class EmailChannel:
             self._tasks.append(asyncio.create_task(watcher.run(), name=f"email-watch-{box.name}"))
 
     async def stop(self) -> None:
+        """Cancel the watchers and wait for them, bounded.
+
+        The cancel is repeated every second: on Python 3.11 an ``asyncio.wait_for``
+        inside a library (aioimaplib, asyncpg) swallows a cancellation that lands
+        just as its operation completes, and the watcher would run on - and
+        ``stop`` wait forever.
+        """
+        pending = {task for task in self._tasks if not task.done()}
+        deadline = asyncio.get_running_loop().time() + self.config.imap_timeout
+        deadline += STOP_GRACE_SECONDS
+        while pending:
+            for task in pending:
+                task.cancel()
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                log.error(
+                    "email: %d watcher task(s) did not stop",
+                    len(pending),
+                    extra={"tasks": sorted(t.get_name() for t in pending)},
+                )
+                break
+            _, pending = await asyncio.wait(pending, timeout=min(1.0, left))
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled():
+                with contextlib.suppress(Exception):
+                    task.exception()
         self._tasks.clear()
         self.watchers.clear()
 
     async def send(self, message: OutboundMessage) -> str:
         return await self.sender.send(message)
+
+    async def on_event(self, event: CustomerEvent) -> str | None:
+        return await self.notices.on_event(event)
 
 
 def build_channel(
@@ -94,6 +125,7 @@ def build_channel(
 ) -> EmailChannel:
     """The channel without a web app (the CLI and the benchmark use this)."""
     config = parse_config(raw_config)
+    check_tls_settings(config)
     root = Path(data_dir)
     secret = load_secret(config.secret, root)
     return EmailChannel(config, db, BlobStore(root), secret, schema=schema)

@@ -26,6 +26,7 @@ from email.utils import format_datetime
 
 from contactcenter.domain import AuthorKind, OutboundMessage
 
+from .notices import Notice
 from .threading import (
     make_message_id,
     make_reply_address,
@@ -118,6 +119,7 @@ def compose_email(
     references: Sequence[str] = (),
     reply_to: str | None = None,
     automated: bool = False,
+    auto_submitted: str = "auto-replied",
     include_html: bool = True,
     date: datetime | None = None,
     max_references: int = DEFAULT_MAX_REFERENCES,
@@ -126,8 +128,9 @@ def compose_email(
     """One outgoing message, ready for ``aiosmtplib.send(message)``.
 
     ``automated`` marks bot mail with ``Auto-Submitted: auto-replied`` (RFC
-    3834) so that well-behaved auto-responders do not answer it. Raises
-    ValueError only for unusable addresses or Message-IDs.
+    3834) so that well-behaved auto-responders do not answer it; notices that
+    answer no mail say ``auto_submitted="auto-generated"``. Raises ValueError
+    only for unusable addresses or Message-IDs.
     """
     if not re.fullmatch(r"<[^<>\s@]+@[^<>\s@]+>", message_id):
         raise ValueError(f"bad Message-ID: {message_id!r}")
@@ -148,7 +151,7 @@ def compose_email(
     if reply_to:
         msg["Reply-To"] = _address(reply_to, from_name)
     if automated:
-        msg["Auto-Submitted"] = "auto-replied"
+        msg["Auto-Submitted"] = auto_submitted
         msg["X-Auto-Response-Suppress"] = "All"
     for name, value in extra_headers:
         if re.fullmatch(r"[!-9;-~]+", name):
@@ -167,6 +170,13 @@ def display_name(author_name: str | None, brand: str | None) -> str | None:
     if author and team:
         return f"{author} from {team}"
     return author or team or None
+
+
+def _thread_subject(subject: str | None, brand: str | None, tag: str | None) -> str:
+    """ "Re: <the conversation's subject> [#tag]"; the brand when there is no subject."""
+    if subject:
+        return reply_subject(subject, tag=tag)
+    return clean_header_text(f"{brand or 'Support'}" + (f" [#{tag}]" if tag else ""))
 
 
 def compose_outbound(
@@ -194,11 +204,7 @@ def compose_outbound(
     # Answer the customer's latest mail rather than our own previous one.
     theirs = [m for m in thread if parse_our_message_id(m) is None]
     parent = (theirs or thread)[-1] if thread else None
-    tag = token if subject_tag else None
-    if out.subject:
-        subject = reply_subject(out.subject, tag=tag)
-    else:
-        subject = clean_header_text(f"{brand or 'Support'}" + (f" [#{tag}]" if tag else ""))
+    subject = _thread_subject(out.subject, brand, token if subject_tag else None)
     return compose_email(
         from_address=mailbox,
         from_name=display_name(
@@ -212,5 +218,41 @@ def compose_outbound(
         references=thread,
         reply_to=make_reply_address(mailbox, token),
         automated=out.author_kind in (AuthorKind.BOT, AuthorKind.SYSTEM),
+        date=date,
+    )
+
+
+def compose_notice(
+    notice: Notice,
+    *,
+    mailbox: str,
+    domain: str,
+    brand: str | None = None,
+    secret: bytes | None = None,
+    message_id: str | None = None,
+    date: datetime | None = None,
+) -> EmailMessage:
+    """The mail for a status notice ("your request was resolved").
+
+    It continues the thread where it stands: In-Reply-To names the
+    conversation's last mail, whoever wrote it, and References carries the
+    thread. It answers no mail, so it is ``Auto-Submitted: auto-generated``
+    (RFC 3834); the reply token rides in Reply-To and the subject like on every
+    mail of ours, so a reply to it finds the conversation again.
+    """
+    token = make_reply_token(notice.conversation_id, secret=secret)
+    thread = list(notice.thread_message_ids)
+    return compose_email(
+        from_address=mailbox,
+        from_name=display_name(None, brand),
+        to_address=notice.recipient,
+        text=notice.text,
+        subject=_thread_subject(notice.subject, brand, token),
+        message_id=message_id or make_message_id(notice.conversation_id, domain, secret=secret),
+        in_reply_to=thread[-1] if thread else None,
+        references=thread,
+        reply_to=make_reply_address(mailbox, token),
+        automated=True,
+        auto_submitted="auto-generated",
         date=date,
     )

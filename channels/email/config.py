@@ -21,15 +21,18 @@ from typing import Any
 
 from contactcenter.config import ConfigError
 
+from .notices import DEFAULT_AGENT_JOINED_TEXT, DEFAULT_RESOLVED_TEXT, check_template
+
 SECURITY = ("ssl", "starttls", "none")
 
 # Keys a mailbox entry may override; everything else is channel-wide.
 _MAILBOX_KEYS = frozenset(
     {
         "name", "address", "aliases", "imap_host", "imap_port", "imap_security",
-        "imap_user", "imap_password", "imap_folder", "imap_tls_verify", "idle",
-        "poll_seconds", "move_to", "backfill_since", "smtp_host", "smtp_port",
-        "smtp_security", "smtp_user", "smtp_password", "smtp_tls_verify", "brand",
+        "imap_user", "imap_password", "imap_folder", "imap_tls_verify", "imap_tls_ca_file",
+        "idle", "poll_seconds", "move_to", "backfill_since", "smtp_host", "smtp_port",
+        "smtp_security", "smtp_user", "smtp_password", "smtp_tls_verify", "smtp_tls_ca_file",
+        "brand", "notify_resolved", "resolved_text", "notify_agent_joined", "agent_joined_text",
     }
 )  # fmt: skip
 _CHANNEL_KEYS = _MAILBOX_KEYS | {
@@ -66,6 +69,8 @@ class MailboxConfig:
     imap_password: str = field(default="", repr=False)
     imap_folder: str = "INBOX"
     imap_tls_verify: bool = True
+    # PEM file of the CA(s) to trust instead of the system's (a private or self-signed CA).
+    imap_tls_ca_file: str | None = None
     idle: bool = True
     poll_seconds: float = 60.0
     move_to: str | None = None
@@ -76,6 +81,12 @@ class MailboxConfig:
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_tls_verify: bool = True
+    smtp_tls_ca_file: str | None = None
+    # Mails about status events (see notices.py): on resolution yes, on "agent joined" no.
+    notify_resolved: bool = True
+    resolved_text: str = DEFAULT_RESOLVED_TEXT
+    notify_agent_joined: bool = False
+    agent_joined_text: str = DEFAULT_AGENT_JOINED_TEXT
 
     @property
     def domain(self) -> str:
@@ -195,6 +206,19 @@ def _aliases(value: Any) -> tuple[str, ...]:
     return tuple(_address("aliases", v) for v in value)
 
 
+def _tls(raw: Mapping[str, Any], protocol: str) -> tuple[bool, str | None]:
+    """``<protocol>_tls_verify`` and ``<protocol>_tls_ca_file``, refusing contradictions."""
+    verify = _bool(f"{protocol}_tls_verify", raw.get(f"{protocol}_tls_verify", True))
+    key = f"{protocol}_tls_ca_file"
+    ca_file = _text(key, raw[key]) if raw.get(key) else None
+    if ca_file and not verify:
+        raise ConfigError(
+            f"email.{key} is set but {protocol}_tls_verify is false: "
+            "a CA file only matters when certificates are checked; drop one of them"
+        )
+    return verify, ca_file
+
+
 def _mailbox(raw: Mapping[str, Any], index: int) -> MailboxConfig:
     unknown = set(raw) - _MAILBOX_KEYS
     if unknown:
@@ -207,6 +231,8 @@ def _mailbox(raw: Mapping[str, Any], index: int) -> MailboxConfig:
     default_imap_port = 993 if imap_security == "ssl" else 143
     default_smtp_port = {"ssl": 465, "starttls": 587, "none": 25}[smtp_security]
     move_to = _text("move_to", raw["move_to"]) if raw.get("move_to") else None
+    imap_tls_verify, imap_tls_ca_file = _tls(raw, "imap")
+    smtp_tls_verify, smtp_tls_ca_file = _tls(raw, "smtp")
     return MailboxConfig(
         name=_text("name", raw.get("name") or address),
         address=address,
@@ -218,7 +244,8 @@ def _mailbox(raw: Mapping[str, Any], index: int) -> MailboxConfig:
         imap_user=_text("imap_user", raw.get("imap_user") or address),
         imap_password=_text("imap_password", raw.get("imap_password", "")),
         imap_folder=_text("imap_folder", raw.get("imap_folder") or "INBOX"),
-        imap_tls_verify=_bool("imap_tls_verify", raw.get("imap_tls_verify", True)),
+        imap_tls_verify=imap_tls_verify,
+        imap_tls_ca_file=imap_tls_ca_file,
         idle=_bool("idle", raw.get("idle", True)),
         poll_seconds=_float("poll_seconds", raw.get("poll_seconds", 60.0), minimum=0.05),
         move_to=move_to,
@@ -230,7 +257,17 @@ def _mailbox(raw: Mapping[str, Any], index: int) -> MailboxConfig:
         smtp_password=(
             _text("smtp_password", raw["smtp_password"]) if raw.get("smtp_password") else None
         ),
-        smtp_tls_verify=_bool("smtp_tls_verify", raw.get("smtp_tls_verify", True)),
+        smtp_tls_verify=smtp_tls_verify,
+        smtp_tls_ca_file=smtp_tls_ca_file,
+        notify_resolved=_bool("notify_resolved", raw.get("notify_resolved", True)),
+        resolved_text=check_template(
+            "resolved_text", _text("resolved_text", raw.get("resolved_text", DEFAULT_RESOLVED_TEXT))
+        ),
+        notify_agent_joined=_bool("notify_agent_joined", raw.get("notify_agent_joined", False)),
+        agent_joined_text=check_template(
+            "agent_joined_text",
+            _text("agent_joined_text", raw.get("agent_joined_text", DEFAULT_AGENT_JOINED_TEXT)),
+        ),
     )
 
 

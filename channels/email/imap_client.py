@@ -4,14 +4,31 @@ aioimaplib neither reconnects nor fails pending commands when the socket
 dies, and an IDLE whose connection silently dropped waits forever. So every
 call here is bounded by a timeout, the connection-lost callback is turned
 into an event that ends an IDLE at once, and any failure surfaces as
-:class:`ImapError` for the watcher's reconnect loop. STARTTLS, which
-aioimaplib lacks, is done by upgrading its transport in place.
+:class:`ImapError` for the watcher's reconnect loop (:class:`ImapTlsError`
+when the server's certificate is refused, with what to do about it).
+
+Two more gaps of aioimaplib are closed here:
+
+- it has no STARTTLS method; the session sends the command itself and
+  upgrades aioimaplib's transport in place (``loop.start_tls``), then asks
+  for the capabilities again, as RFC 3501 requires;
+- it drops untagged ``EXISTS`` that arrive while a FETCH or SEARCH is
+  pending ("ignored untagged response"). Dovecot reports mail that arrived
+  during a command exactly that way, and only once, so the watcher would
+  IDLE on unaware of it. Every untagged line is therefore looked at first,
+  and :meth:`ImapSession.take_new_mail` tells the watcher that another
+  catch-up round is due.
+
+Deadlines use ``asyncio.timeout``, not ``asyncio.wait_for``: on Python 3.11
+``wait_for`` swallows a cancellation that arrives just as its operation
+finishes, which left a stopping watcher running on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import ssl
 from collections.abc import Awaitable
 from datetime import date
@@ -23,12 +40,14 @@ from .config import MailboxConfig
 from .imap_parse import (
     ImapProtocolError,
     SelectInfo,
+    announces_new_mail,
     fetched_body,
     imap_date,
     quote_mailbox,
     search_uids,
     select_info,
 )
+from .tls import certificate_problem, client_context
 
 T = TypeVar("T")
 
@@ -37,12 +56,12 @@ class ImapError(Exception):
     """The session is unusable or the server refused: reconnect (with backoff) and retry."""
 
 
-def tls_context(verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
+class ImapTlsError(ImapError):
+    """TLS failed (an untrusted certificate, no TLS on that port): a configuration problem.
+
+    Still retried with backoff - a renewed server certificate fixes it without a
+    restart - but logged as an error that says which setting to look at.
+    """
 
 
 class ImapSession:
@@ -52,6 +71,7 @@ class ImapSession:
         self.box = box
         self.timeout = timeout
         self._lost = asyncio.Event()
+        self._new_mail = False
         self._client: Any = None
         self.capabilities: frozenset[str] = frozenset()
 
@@ -62,16 +82,52 @@ class ImapSession:
     def _on_lost(self, _exc: Exception | None) -> None:
         self._lost.set()
 
+    def take_new_mail(self) -> bool:
+        """Did the server announce mail (EXISTS) since the last call? Clears the flag."""
+        announced, self._new_mail = self._new_mail, False
+        return announced
+
+    def _observe_untagged(self, protocol: Any) -> None:
+        """Note every EXISTS before aioimaplib routes (or drops) the line."""
+        dispatch = protocol._untagged_response
+
+        def observe(line: bytes) -> Any:
+            if announces_new_mail(line):
+                self._new_mail = True
+            return dispatch(line)
+
+        protocol._untagged_response = observe
+
     async def _bounded(self, what: str, awaitable: Awaitable[T], limit: float | None = None) -> T:
         if self.lost:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # never started: no "was never awaited" warning
             raise ImapError(f"{what}: connection lost")
         seconds = limit or self.timeout
         try:
-            return await asyncio.wait_for(awaitable, seconds)
+            async with asyncio.timeout(seconds):
+                return await awaitable
         except TimeoutError:
             raise ImapError(f"{what}: no answer within {seconds:.0f}s") from None
-        except (OSError, aioimaplib.AioImapException, ssl.SSLError) as exc:
+        except ssl.SSLError as exc:
+            raise self._tls_error(what, exc) from exc
+        except (OSError, aioimaplib.AioImapException) as exc:
             raise ImapError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+    def _tls_error(self, what: str, exc: ssl.SSLError) -> ImapTlsError:
+        box = self.box
+        where = f"{box.imap_host}:{box.imap_port}"
+        problem = certificate_problem(exc)
+        if problem is not None:
+            return ImapTlsError(
+                f"{what}: the IMAP server's certificate ({where}) is not trusted: {problem}. "
+                "If the server uses a private or self-signed CA, set imap_tls_ca_file to "
+                "that CA's PEM file; otherwise fix the server's certificate (chain, name)"
+            )
+        return ImapTlsError(
+            f"{what}: TLS with {where} failed: {exc}. Does imap_security "
+            f"({box.imap_security!r}) match what the server speaks on port {box.imap_port}?"
+        )
 
     @staticmethod
     def _ok(what: str, response: Any) -> Any:
@@ -84,7 +140,7 @@ class ImapSession:
     async def open(self) -> None:
         """Connect, (STARTTLS,) log in."""
         box = self.box
-        context = tls_context(box.imap_tls_verify) if box.imap_security == "ssl" else None
+        context = self._tls_context() if box.imap_security == "ssl" else None
         self._client = aioimaplib.IMAP4(
             host=box.imap_host,
             port=box.imap_port,
@@ -92,6 +148,7 @@ class ImapSession:
             conn_lost_cb=self._on_lost,
             ssl_context=context,
         )
+        self._observe_untagged(self._client.protocol)
         await self._bounded("connect", self._client.wait_hello_from_server())
         if box.imap_security == "starttls":
             await self._starttls()
@@ -101,17 +158,33 @@ class ImapSession:
         self._ok("LOGIN", response)
         self.capabilities = frozenset(c.upper() for c in self._client.protocol.capabilities)
 
+    def _tls_context(self) -> ssl.SSLContext:
+        try:
+            return client_context(self.box.imap_tls_verify, self.box.imap_tls_ca_file)
+        except (OSError, ssl.SSLError) as exc:  # the CA file went away after the start
+            raise ImapTlsError(
+                f"imap_tls_ca_file {self.box.imap_tls_ca_file!r} cannot be loaded: {exc}"
+            ) from exc
+
     async def _starttls(self) -> None:
         protocol = self._client.protocol
+        if "STARTTLS" not in {c.upper() for c in protocol.capabilities}:
+            raise ImapTlsError(
+                f"the IMAP server {self.box.imap_host}:{self.box.imap_port} does not offer "
+                "STARTTLS; use imap_security = 'ssl' (its IMAPS port) or fix the server"
+            )
         command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
         self._ok("STARTTLS", await self._bounded("STARTTLS", protocol.execute(command)))
+        if protocol.incomplete_line:
+            # Bytes after the OK arrived in plain text: injected, never to be trusted.
+            raise ImapTlsError("plain-text data after the STARTTLS answer; refusing the session")
         loop = asyncio.get_running_loop()
         transport = await self._bounded(
             "TLS handshake",
             loop.start_tls(
                 protocol.transport,
                 protocol,
-                tls_context(self.box.imap_tls_verify),
+                self._tls_context(),
                 server_hostname=self.box.imap_host,
             ),
         )

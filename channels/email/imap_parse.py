@@ -16,6 +16,7 @@ from datetime import date
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]", re.IGNORECASE)
 _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]", re.IGNORECASE)
 _EXISTS = re.compile(rb"^(\d+) EXISTS", re.IGNORECASE)
+_UNTAGGED_EXISTS = re.compile(rb"^\*\s+\d+\s+EXISTS\s*$", re.IGNORECASE)
 _SEARCH = re.compile(rb"^(?:SEARCH)?(?:\s+\d+|\d+)*\s*$", re.IGNORECASE)
 _FETCH = re.compile(rb"^\d+ FETCH \(", re.IGNORECASE)
 _UID = re.compile(rb"\bUID (\d+)", re.IGNORECASE)
@@ -50,6 +51,11 @@ def select_info(lines: Sequence[Line]) -> SelectInfo:
     if uidvalidity is None:
         raise ImapProtocolError("SELECT answer has no UIDVALIDITY")
     return SelectInfo(uidvalidity=uidvalidity, uidnext=uidnext, exists=exists)
+
+
+def announces_new_mail(line: Line) -> bool:
+    """Is this untagged line ``* n EXISTS``, the server's news that the mailbox grew?"""
+    return isinstance(line, bytes) and _UNTAGGED_EXISTS.match(line) is not None
 
 
 def search_uids(lines: Sequence[Line]) -> list[int]:

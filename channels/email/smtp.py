@@ -9,6 +9,10 @@ problems, retried so that fixing the configuration lets the mail go out.
 Idempotent per delivery: the Message-ID is derived from the delivery id, and
 a delivery whose mail the server already accepted (the process died before
 the dispatcher recorded it) is not sent twice.
+
+Replies (:meth:`SmtpSender.send`) and status notices (:meth:`SmtpSender.send_notice`)
+differ only in how the mail is composed; both go through :meth:`SmtpSender.deliver`,
+so the loop protection, the rate limit and the error mapping are the same for both.
 """
 
 from __future__ import annotations
@@ -16,30 +20,31 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
+import ssl
+from collections.abc import Callable
 from datetime import timedelta
+from email.message import EmailMessage
 
 import aiosmtplib
 
 from contactcenter.channel import DeliveryError
 from contactcenter.domain import AuthorKind, OutboundMessage, utcnow
 
-from .compose import compose_outbound
+from .autoreply import is_robot_address
+from .compose import compose_notice, compose_outbound
 from .config import EmailConfig, MailboxConfig
-from .imap_client import tls_context
 from .inbound import UNKNOWN_SENDER
+from .notices import Notice
 from .store import EmailStore
 from .threading import make_message_id
+from .tls import client_context
 
 log = logging.getLogger(__name__)
 
 RATE_WINDOW = timedelta(hours=1)
-# Addresses no automated mail is ever sent to: answering them is how loops start.
-_ROBOT = re.compile(
-    r"^(?:mailer-daemon|postmaster|mail-daemon|bounces?|double-bounce|no-?reply|"
-    r"do-?not-?reply|donotreply)(?:[+=.-].*)?@",
-    re.IGNORECASE,
-)
+
+# Builds the mail once the Message-ID is known: (domain, message_id) -> mail.
+Composer = Callable[[str, str], EmailMessage]
 
 
 def classify_smtp_error(exc: Exception) -> DeliveryError:
@@ -64,36 +69,24 @@ class SmtpSender:
         self.store = store
         self.secret = secret
 
-    def message_id(self, out: OutboundMessage, domain: str) -> str:
+    def message_id(self, delivery_id: int, conversation_id: int, domain: str) -> str:
         """Our Message-ID for this delivery: the same on every retry of it."""
-        nonce = hmac.new(self.secret, f"delivery:{out.delivery_id}".encode(), hashlib.sha256)
+        nonce = hmac.new(self.secret, f"delivery:{delivery_id}".encode(), hashlib.sha256)
         return make_message_id(
-            out.conversation_id, domain, secret=self.secret, random_part=nonce.hexdigest()[:16]
+            conversation_id, domain, secret=self.secret, random_part=nonce.hexdigest()[:16]
         )
 
-    async def mailbox_for(self, out: OutboundMessage) -> MailboxConfig:
-        address = await self.store.mailbox_of_conversation(out.conversation_id)
+    async def mailbox_for(self, conversation_id: int) -> MailboxConfig:
+        """The mailbox the customer last wrote to in this conversation (else the first)."""
+        address = await self.store.mailbox_of_conversation(conversation_id)
         return self.config.mailbox(address)
 
     async def send(self, out: OutboundMessage) -> str:
-        recipient = out.recipient.value.strip().lower()
-        if not recipient or recipient == UNKNOWN_SENDER or "@" not in recipient:
-            raise DeliveryError(f"no usable recipient address: {recipient!r}", permanent=True)
-        automated = out.author_kind in (AuthorKind.BOT, AuthorKind.SYSTEM)
-        if automated and _ROBOT.match(recipient):
-            raise DeliveryError(f"no automated mail to {recipient}", permanent=True)
-        already = await self.store.sent_for_delivery(out.delivery_id)
-        if already is not None:
-            return already
-        await self._check_rate(recipient)
+        """A bot's or an agent's reply."""
+        box = await self.mailbox_for(out.conversation_id)
 
-        box = await self.mailbox_for(out)
-        if not box.smtp_host:
-            raise DeliveryError(f"mailbox {box.name}: smtp_host is not configured")
-        domain = self.config.domain or box.domain
-        mid = self.message_id(out, domain)
-        try:
-            message = compose_outbound(
+        def compose(domain: str, mid: str) -> EmailMessage:
+            return compose_outbound(
                 out,
                 mailbox=box.address,
                 domain=domain,
@@ -101,6 +94,65 @@ class SmtpSender:
                 secret=self.secret,
                 message_id=mid,
             )
+
+        return await self.deliver(
+            delivery_id=out.delivery_id,
+            conversation_id=out.conversation_id,
+            recipient=out.recipient.value,
+            automated=out.author_kind in (AuthorKind.BOT, AuthorKind.SYSTEM),
+            box=box,
+            compose=compose,
+        )
+
+    async def send_notice(self, notice: Notice, box: MailboxConfig) -> str:
+        """A status notice ("your request was resolved"); always automated."""
+
+        def compose(domain: str, mid: str) -> EmailMessage:
+            return compose_notice(
+                notice,
+                mailbox=box.address,
+                domain=domain,
+                brand=box.brand,
+                secret=self.secret,
+                message_id=mid,
+            )
+
+        return await self.deliver(
+            delivery_id=notice.delivery_id,
+            conversation_id=notice.conversation_id,
+            recipient=notice.recipient,
+            automated=True,
+            box=box,
+            compose=compose,
+        )
+
+    async def deliver(
+        self,
+        *,
+        delivery_id: int,
+        conversation_id: int,
+        recipient: str,
+        automated: bool,
+        box: MailboxConfig,
+        compose: Composer,
+    ) -> str:
+        """Send one delivery's mail once: checks, rate limit, SMTP, the send log."""
+        recipient = recipient.strip().lower()
+        if not recipient or recipient == UNKNOWN_SENDER or "@" not in recipient:
+            raise DeliveryError(f"no usable recipient address: {recipient!r}", permanent=True)
+        if automated and is_robot_address(recipient):
+            raise DeliveryError(f"no automated mail to {recipient}", permanent=True)
+        already = await self.store.sent_for_delivery(delivery_id)
+        if already is not None:
+            return already
+        await self._check_rate(recipient)
+
+        if not box.smtp_host:
+            raise DeliveryError(f"mailbox {box.name}: smtp_host is not configured")
+        domain = self.config.domain or box.domain
+        mid = self.message_id(delivery_id, conversation_id, domain)
+        try:
+            message = compose(domain, mid)
         except ValueError as exc:
             raise DeliveryError(f"cannot compose the mail: {exc}", permanent=True) from exc
         try:
@@ -114,9 +166,7 @@ class SmtpSender:
                 password=box.smtp_password,
                 use_tls=box.smtp_security == "ssl",
                 start_tls=box.smtp_security == "starttls",
-                tls_context=(
-                    tls_context(box.smtp_tls_verify) if box.smtp_security != "none" else None
-                ),
+                tls_context=self._tls_context(box),
                 timeout=self.config.smtp_timeout,
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
@@ -124,16 +174,27 @@ class SmtpSender:
             log.warning(
                 "email: send failed",
                 extra={
-                    "delivery_id": out.delivery_id,
+                    "delivery_id": delivery_id,
                     "permanent": error.permanent,
                     "error": str(error),
                 },
             )
             raise error from exc
         await self.store.record_send(
-            delivery_id=out.delivery_id, message_id=mid, mailbox=box.name, recipient=recipient
+            delivery_id=delivery_id, message_id=mid, mailbox=box.name, recipient=recipient
         )
         return mid
+
+    @staticmethod
+    def _tls_context(box: MailboxConfig) -> ssl.SSLContext | None:
+        if box.smtp_security == "none":
+            return None
+        try:
+            return client_context(box.smtp_tls_verify, box.smtp_tls_ca_file)
+        except (OSError, ssl.SSLError) as exc:  # the CA file went away after the start
+            raise DeliveryError(
+                f"smtp_tls_ca_file {box.smtp_tls_ca_file!r} cannot be loaded: {exc}"
+            ) from exc
 
     async def _check_rate(self, recipient: str) -> None:
         limit = self.config.rate_limit_per_hour

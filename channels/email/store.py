@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contactcenter.domain import Direction, utcnow
 from contactcenter.storage.database import Database
-from contactcenter.storage.models import Message
+from contactcenter.storage.models import Agent, Conversation, Message
 
 from .tables import EmailCheckpoint, EmailQuarantine, EmailSend
 
@@ -33,6 +33,19 @@ class Checkpoint:
     uidvalidity: int
     last_uid: int
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationThread:
+    """What a status notice needs to continue a conversation's mail thread."""
+
+    subject: str | None
+    # Our and the customer's Message-IDs in the conversation, oldest first.
+    message_ids: tuple[str, ...]
+    # Per mail the customer sent in it: was it automated (auto-reply, bounce, list)?
+    inbound_no_reply: tuple[bool, ...]
+    # Names of the agents who have written to the customer in it.
+    agents_who_wrote: frozenset[str] = frozenset()
 
 
 class EmailStore:
@@ -189,6 +202,54 @@ class EmailStore:
             meta = (await s.exec(query)).first()
         value = meta.get("mailbox") if isinstance(meta, dict) else None
         return value if isinstance(value, str) else None
+
+    async def thread_of(self, conversation_id: int) -> ConversationThread | None:
+        """The conversation's subject, mail ids and automated-mail verdicts; None if gone."""
+        async with self.db.session() as s:
+            conv = await s.get(Conversation, conversation_id)
+            if conv is None:
+                return None
+            ids = (
+                await s.exec(
+                    select(Message.channel_message_id)
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        Message.channel == "email",
+                        col(Message.channel_message_id).is_not(None),
+                        col(Message.internal).is_(False),
+                    )
+                    .order_by(col(Message.id))
+                )
+            ).all()
+            # Only the flag, not the whole metadata (which holds each mail's full text).
+            no_reply = Message.meta["no_reply"].as_boolean()
+            flags = (
+                await s.exec(
+                    select(no_reply).where(
+                        Message.conversation_id == conversation_id,
+                        Message.channel == "email",
+                        Message.direction == Direction.INBOUND,
+                    )
+                )
+            ).all()
+            agents = (
+                await s.exec(
+                    select(Agent.name)
+                    .join(Message, col(Message.agent_id) == col(Agent.id))
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        Message.direction == Direction.OUTBOUND,
+                        col(Message.internal).is_(False),
+                    )
+                    .distinct()
+                )
+            ).all()
+            return ConversationThread(
+                subject=conv.subject,
+                message_ids=tuple(i for i in ids if i),
+                inbound_no_reply=tuple(bool(f) for f in flags),
+                agents_who_wrote=frozenset(a for a in agents if a),
+            )
 
     async def count_messages(self) -> int:
         """Inbound email messages stored (for tests and the backfill summary)."""

@@ -10,8 +10,12 @@ The rules that keep mail from being lost or doubled live here:
 - a changed UIDVALIDITY makes the old UIDs meaningless: the checkpoint is reset
   and recent mail is read again (dedupe keeps it single);
 - every failure ends the session; the loop reconnects with exponential backoff
-  and jitter, and IDLE is restarted every few minutes because a silently
-  dropped connection would otherwise wait forever.
+  and jitter (a refused TLS certificate too: logged as an error saying what to
+  configure, never a tight reconnect loop), and IDLE is restarted every few
+  minutes because a silently dropped connection would otherwise wait forever;
+- a catch-up round is repeated while the server announced new mail during it,
+  so mail that arrives mid-round is read at once rather than at the next IDLE
+  restart.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from datetime import date, timedelta
 from contactcenter.domain import utcnow
 
 from .config import EmailConfig, MailboxConfig
-from .imap_client import ImapError, ImapSession
+from .imap_client import ImapError, ImapSession, ImapTlsError
 from .ingest import Ingestor, IngestOutcome
 from .lock import MailboxLock
 from .store import EmailStore
@@ -102,6 +106,9 @@ class MailboxWatcher:
                     await self._watch(session, backoff)
                 except asyncio.CancelledError:
                     raise
+                except ImapTlsError as exc:
+                    self.last_error = str(exc)
+                    log.error("email: IMAP over TLS refused: %s", exc, extra=self._ctx())
                 except ImapError as exc:
                     self.last_error = str(exc)
                     log.warning("email: IMAP session ended: %s", exc, extra=self._ctx())
@@ -163,11 +170,27 @@ class MailboxWatcher:
         await self.catch_up(session, uidvalidity)
 
     async def catch_up(self, session: ImapSession, uidvalidity: int) -> None:
-        checkpoint = await self.store.checkpoint(self.box.name)
-        last = checkpoint.last_uid if checkpoint is not None else 0
-        uids = await session.uids_after(last)
-        if uids:
-            await self.process(session, uidvalidity, uids)
+        """Read everything after the checkpoint; again while new mail was announced meanwhile.
+
+        A mail that arrives while a SEARCH or FETCH runs is announced in that
+        command's answer, once, and is not in its result; the next IDLE would
+        not mention it again. So the round repeats until one passes without news.
+        Two empty rounds in a row end it anyway: a server that repeats EXISTS
+        without new mail must not keep the watcher searching in a loop.
+        """
+        empty_rounds = 0
+        while True:
+            session.take_new_mail()  # news from before this round's SEARCH is in its result
+            checkpoint = await self.store.checkpoint(self.box.name)
+            last = checkpoint.last_uid if checkpoint is not None else 0
+            uids = await session.uids_after(last)
+            if uids:
+                empty_rounds = 0
+                await self.process(session, uidvalidity, uids)
+            else:
+                empty_rounds += 1
+            if not session.take_new_mail() or empty_rounds >= 2:
+                return
 
     async def backfill(
         self, session: ImapSession, since: date, progress: ProgressCallback | None = None
@@ -218,8 +241,7 @@ class MailboxWatcher:
             try:
                 outcome = await asyncio.shield(step)
             except asyncio.CancelledError:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(step, self.config.imap_timeout)
+                await self._finish(step)
                 raise
             if outcome is not None:
                 counts[outcome.kind] += 1
@@ -242,6 +264,20 @@ class MailboxWatcher:
                     extra={**self._ctx(), **counts, "rate": round(done / (now - started), 1)},
                 )
         return report(len(uids))
+
+    async def _finish(self, step: asyncio.Future[IngestOutcome | None]) -> None:
+        """Let the mail in flight be stored and checkpointed while stopping (bounded).
+
+        The stop may cancel again (see EmailChannel.stop); that must not cut the
+        commit short, and ``asyncio.wait``, unlike ``wait_for``, never cancels it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.imap_timeout
+        while not step.done() and (left := deadline - loop.time()) > 0:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({step}, timeout=left)
+        if step.done() and not step.cancelled():
+            step.exception()  # seen here; a failed commit is re-read on the next start
 
     async def _commit(
         self, raw: bytes | None, uid: int, uidvalidity: int, checkpoint: bool

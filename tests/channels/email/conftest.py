@@ -17,7 +17,16 @@ from contactcenter.services import SERVICES, Services
 from tests.conftest import API_TOKEN
 from tests.services import require
 
-from .servers import PASSWORD, USER, Dovecot, SmtpSink, dovecot_available
+from .servers import (
+    PASSWORD,
+    USER,
+    Certificates,
+    Dovecot,
+    SmtpSink,
+    dovecot_available,
+    make_certificates,
+    openssl_available,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "email"
 
@@ -63,6 +72,29 @@ SECRET = "test-email-secret"
 def dovecot() -> Iterator[Dovecot]:
     require(dovecot_available(), "Dovecot (Debian package dovecot-imapd)")
     server = Dovecot()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def certificates() -> Iterator[Certificates]:
+    """A private CA and a server certificate for 127.0.0.1 (files readable by Dovecot)."""
+    require(openssl_available(), "the openssl command")
+    certs = make_certificates()
+    try:
+        yield certs
+    finally:
+        certs.cleanup()
+
+
+@pytest.fixture
+def dovecot_tls(certificates: Certificates) -> Iterator[Dovecot]:
+    """Dovecot with STARTTLS on ``port`` and implicit TLS on ``imaps_port``."""
+    require(dovecot_available(), "Dovecot (Debian package dovecot-imapd)")
+    server = Dovecot(tls=certificates)
     try:
         server.start()
         yield server

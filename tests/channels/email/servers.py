@@ -4,6 +4,11 @@ Dovecot (Debian's ``dovecot-imapd``) runs with a throwaway configuration in a
 world-readable directory under /tmp (pytest's tmp_path is mode 0700 and
 Dovecot's unprivileged processes could not read it); aiosmtpd collects what
 the channel sends. Both can be stopped and started again mid-test.
+
+For TLS, :func:`make_certificates` makes a throwaway CA and a server
+certificate for 127.0.0.1 with the ``openssl`` command, in such a directory
+too; ``Dovecot(tls=...)`` then offers STARTTLS on its IMAP port and implicit
+TLS on a second (IMAPS) port.
 """
 
 from __future__ import annotations
@@ -30,12 +35,70 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+OPENSSL = shutil.which("openssl")
 USER = "support@northwind.example"
 PASSWORD = "imap-secret"
 
 
 def dovecot_available() -> bool:
     return os.path.exists(DOVECOT) and os.access(DOVECOT, os.X_OK)
+
+
+def openssl_available() -> bool:
+    return OPENSSL is not None
+
+
+def _world_readable_dir(prefix: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    os.chmod(folder, 0o755)
+    return folder
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """A private CA (``ca``, what a client must trust) and a server certificate it signed."""
+
+    dir: Path
+    ca: Path
+    cert: Path
+    key: Path
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def make_certificates() -> Certificates:
+    """A throwaway CA and a certificate for 127.0.0.1 / localhost, valid for two days.
+
+    A CA plus a leaf, not one self-signed leaf: that is what a company's own
+    mail server has, and what a client's ``imap_tls_ca_file`` points at.
+    """
+    assert OPENSSL is not None
+    folder = _world_readable_dir("cc-certs-")
+    ca, ca_key = folder / "ca.pem", folder / "ca.key"
+    cert, key, csr = folder / "server.pem", folder / "server.key", folder / "server.csr"
+    ext = folder / "server.ext"
+    ext.write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "extendedKeyUsage=serverAuth\n"
+        "basicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\n"
+    )
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    commands = [
+        [OPENSSL, "req", "-x509", *ec, "-days", "2", "-subj", "/CN=contactcenter test CA",
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+         "-keyout", str(ca_key), "-out", str(ca)],
+        [OPENSSL, "req", *ec, "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(csr)],
+        [OPENSSL, "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+         "-CAcreateserial", "-days", "2", "-extfile", str(ext), "-out", str(cert)],
+    ]  # fmt: skip
+    for command in commands:
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+    for path in (ca, cert):
+        path.chmod(0o644)
+    return Certificates(dir=folder, ca=ca, cert=cert, key=key)
 
 
 def free_port() -> int:
@@ -68,10 +131,13 @@ def _run_as() -> tuple[str, str]:
 
 
 class Dovecot:
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="cc-dovecot-", dir="/tmp"))
-        os.chmod(self.dir, 0o755)
+    """One Dovecot on loopback: ``port`` speaks plain IMAP (and STARTTLS when ``tls``
+    is given), ``imaps_port`` implicit TLS (only with ``tls``)."""
+
+    def __init__(self, tls: Certificates | None = None) -> None:
+        self.dir = _world_readable_dir("cc-dovecot-")
         self.port = free_port()
+        self.imaps_port = free_port() if tls is not None else 0
         self.process: subprocess.Popen[bytes] | None = None
         user, group = _run_as()
         for sub in ("run", "state", "mail"):
@@ -90,7 +156,7 @@ listen = 127.0.0.1
 base_dir = {self.dir}/run
 state_dir = {self.dir}/state
 log_path = {self.dir}/dovecot.log
-ssl = no
+{self._ssl_settings(tls)}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {user}
@@ -113,7 +179,8 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.imaps_port}
   }}
 }}
 service pop3-login {{
@@ -123,6 +190,13 @@ service pop3-login {{
 }}
 """
         )
+
+    @staticmethod
+    def _ssl_settings(tls: Certificates | None) -> str:
+        if tls is None:
+            return "ssl = no"
+        # "yes", not "required": the tests' own plain client still logs in on ``port``.
+        return f"ssl = yes\nssl_cert = <{tls.cert}\nssl_key = <{tls.key}\n"
 
     @property
     def maildir(self) -> Path:
@@ -136,6 +210,8 @@ service pop3-login {{
             start_new_session=True,
         )
         _wait_port(self.port, up=True)
+        if self.imaps_port:
+            _wait_port(self.imaps_port, up=True)
 
     def stop(self) -> None:
         if self.process is None:

@@ -9,6 +9,7 @@ import pytest
 from channels.email.config import parse_config
 from channels.email.imap_parse import (
     ImapProtocolError,
+    announces_new_mail,
     fetched_body,
     imap_date,
     quote_mailbox,
@@ -72,6 +73,12 @@ def test_mailbox_list_inherits_top_level_keys() -> None:
         ({"address": "a@b.example", "typo_key": 1}, "typo_key"),
         ({"mailboxes": "[not json"}, "JSON"),
         ({"mailboxes": [{"address": "a@b.example"}, {"address": "a@b.example"}]}, "unique"),
+        (
+            {"address": "a@b.example", "imap_tls_verify": "no", "imap_tls_ca_file": "/ca.pem"},
+            "imap_tls_ca_file is set but imap_tls_verify is false",
+        ),
+        ({"address": "a@b.example", "resolved_text": "Bye {nmae}"}, r"resolved_text.*\{nmae\}"),
+        ({"address": "a@b.example", "notify_resolved": "maybe"}, "notify_resolved"),
     ],
 )
 def test_bad_configuration_names_the_key(raw: dict[str, object], words: str) -> None:
@@ -87,6 +94,37 @@ def test_select_answer() -> None:
     assert (info.uidvalidity, info.uidnext, info.exists) == (1795369856, 9, 3)
     with pytest.raises(ImapProtocolError):
         select_info([b"1 EXISTS", b"Select completed"])
+
+
+def test_new_mail_announcements() -> None:
+    assert announces_new_mail(b"* 7 EXISTS")
+    assert announces_new_mail(b"* 12 exists ")
+    assert not announces_new_mail(b"* 7 RECENT")
+    assert not announces_new_mail(b"* 3 EXPUNGE")
+    assert not announces_new_mail(b"* SEARCH 1 2 EXISTS")
+    assert not announces_new_mail(bytearray(b"* 7 EXISTS"))  # a literal (mail text), not a line
+
+
+def test_tls_and_notice_settings() -> None:
+    box = parse_config({"address": "a@b.example", "imap_tls_ca_file": "/etc/ca.pem"}).mailboxes[0]
+    assert (box.imap_tls_verify, box.imap_tls_ca_file, box.smtp_tls_ca_file) == (
+        True,
+        "/etc/ca.pem",
+        None,
+    )
+    assert box.notify_resolved is True and box.notify_agent_joined is False
+    assert "reply" in box.resolved_text
+    config = parse_config(
+        {
+            "resolved_text": "Done. {brand}",
+            "mailboxes": '[{"address": "a@b.example"}, '
+            '{"address": "c@b.example", "notify_resolved": "false", "notify_agent_joined": "1"}]',
+        }
+    )
+    first, second = config.mailboxes
+    assert first.resolved_text == second.resolved_text == "Done. {brand}"
+    assert (first.notify_resolved, second.notify_resolved) == (True, False)
+    assert second.notify_agent_joined is True
 
 
 def test_search_answer() -> None:
