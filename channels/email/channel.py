@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from contactcenter.channel import ChannelContext, Deliver
+from contactcenter.channel import ChannelContext, Deliver, DeliverMany
 from contactcenter.domain import CustomerEvent, OutboundMessage
 from contactcenter.storage.database import Database
 
@@ -60,14 +60,27 @@ class EmailChannel:
         self.sender = SmtpSender(config, self.store, secret)
         self.notices = EventMailer(self.store, self.sender)
         self.watchers: list[MailboxWatcher] = []
+        # The core's batched path (Router.handle_many), when the app provides it: a
+        # window of fetched mail is then stored in shared transactions.
+        self.deliver_many: DeliverMany | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
-    def ingestor(self, deliver: Deliver) -> Ingestor:
-        return Ingestor(self.config, self.store, self.blobs, self.secret, deliver)
+    def ingestor(self, deliver: Deliver, deliver_many: DeliverMany | None = None) -> Ingestor:
+        return Ingestor(
+            self.config,
+            self.store,
+            self.blobs,
+            self.secret,
+            deliver,
+            deliver_many or self.deliver_many,
+        )
 
-    def watcher(self, box: MailboxConfig, deliver: Deliver) -> MailboxWatcher:
+    def watcher(
+        self, box: MailboxConfig, deliver: Deliver, deliver_many: DeliverMany | None = None
+    ) -> MailboxWatcher:
         lock = MailboxLock(self.db, box.name, schema=self.schema)
-        return MailboxWatcher(box, self.config, self.store, self.ingestor(deliver), lock)
+        ingestor = self.ingestor(deliver, deliver_many)
+        return MailboxWatcher(box, self.config, self.store, ingestor, lock)
 
     # -- Channel protocol -------------------------------------------------------------
 
@@ -139,6 +152,7 @@ def create_email_channel(context: ChannelContext) -> EmailChannel:
         settings.data_dir,
         schema=settings.database_schema,
     )
+    channel.deliver_many = context.services.router.handle_many
     if context.app is not None:
         api.add_routes(context.app, api.QuarantineViews(channel.store, channel.blobs))
     return channel

@@ -163,7 +163,7 @@ async def _backfill(
             day = since or box.backfill_since
             assert day is not None
             print(f"{box.name}: reading {box.imap_folder} since {day}", file=sys.stderr)
-            watcher = channel.watcher(box, services.router.handle)
+            watcher = channel.watcher(box, services.router.handle, services.router.handle_many)
             session = ImapSession(box, timeout=channel.config.imap_timeout)
             try:
                 await session.open()

@@ -49,6 +49,7 @@ async def test_mail_arriving_during_a_fetch_is_read_in_the_same_catch_up(
             return await handle(message)
 
         channel = app.channel
+        channel.deliver_many = None  # mail by mail, so the FETCH of mail 2 follows store 1
         box = channel.config.mailboxes[0]
         watcher = channel.watcher(box, deliver)
         session = ImapSession(box, timeout=10)
