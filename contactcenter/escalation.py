@@ -76,14 +76,19 @@ _NO = {
 
 def fold(text: str) -> str:
     """Lower-case, accents stripped, whitespace collapsed: what the patterns see."""
-    text = unicodedata.normalize("NFKD", text[:2000])
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text[:2000]
+    if not text.isascii():  # most messages are ASCII: no accents to strip, and it is cheap
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return re.sub(r"\s+", " ", text.lower()).strip()
 
 
+# One pass over the text instead of one per pattern: every message is checked.
+_ANY_PATTERN = re.compile("|".join(f"(?:{p.pattern})" for p in _PATTERNS))
+
+
 def asks_for_human(text: str) -> bool:
-    folded = fold(text)
-    return any(pattern.search(folded) for pattern in _PATTERNS)
+    return _ANY_PATTERN.search(fold(text)) is not None
 
 
 def feedback(text: str) -> bool | None:
