@@ -475,6 +475,10 @@ def main() -> None:
     if args.processes > 1 and not (args.database_url or "").startswith("postgres"):
         p.error("--processes > 1 needs --database-url postgresql://... (SQLite is one process)")
     if args.serve_full:
+        if os.environ.get("BENCH_UVLOOP") == "1":
+            import uvloop
+
+            uvloop.install()
         asyncio.run(
             serve_full(
                 args.port,
