@@ -13,6 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
+from contactcenter.api.http import Handler
+from contactcenter.api.openapi import OPERATIONS_ATTRIBUTE
+
 from .blobs import BlobStore
 from .store import EmailStore
 from .tables import EmailQuarantine
@@ -97,6 +100,90 @@ class QuarantineViews:
         )
 
 
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_ITEM = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "mailbox": {"type": "string"},
+        "uidvalidity": {"type": ["integer", "null"]},
+        "uid": {"type": ["integer", "null"]},
+        "reason": {"type": "string", "description": "why the mail could not be stored"},
+        "sha256": {"type": "string"},
+        "size": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "raw_url": {"type": "string", "description": "where to download the raw mail"},
+    },
+}
+LIST_OPERATION = {
+    "operationId": "listEmailQuarantine",
+    "tags": ["email"],
+    "summary": "Mail that could not be read or stored, with the reason (newest first)",
+    "parameters": [
+        {"name": n, "in": "query", "required": False, "description": d, "schema": sch}
+        for n, d, sch in (
+            ("limit", "1-500, default 50", {"type": "integer", "minimum": 1, "maximum": 500}),
+            ("offset", "default 0", {"type": "integer", "minimum": 0}),
+            ("mailbox", "only this mailbox", {"type": "string"}),
+        )
+    ],
+    "responses": {
+        "200": {
+            "description": "a page of quarantined mail",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "items": {"type": "array", "items": _ITEM},
+                            "total": {"type": "integer"},
+                            "offset": {"type": "integer"},
+                        },
+                    }
+                }
+            },
+        },
+        "400": {"$ref": "#/components/responses/E400"},
+        "401": {"$ref": "#/components/responses/E401"},
+    },
+}
+RAW_OPERATION = {
+    "operationId": "getEmailQuarantineRaw",
+    "tags": ["email"],
+    "summary": "The quarantined mail's raw bytes (message/rfc822), to inspect or re-import",
+    "parameters": [
+        {
+            "name": "id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "the quarantine record's id",
+        }
+    ],
+    "responses": {
+        "200": {"description": "the raw mail", "content": {"message/rfc822": {}}},
+        "401": {"$ref": "#/components/responses/E401"},
+        "404": {"$ref": "#/components/responses/E404"},
+        "410": {
+            "description": "the raw file of this record is missing",
+            "content": {"application/json": {"schema": _ERROR}},
+        },
+    },
+}
+
+
+def _documented(view: Handler, operations: dict[str, Any]) -> Handler:
+    """A function view carrying its OpenAPI operations (the core collects them)."""
+
+    async def documented_view(request: web.Request) -> web.StreamResponse:
+        return await view(request)
+
+    setattr(documented_view, OPERATIONS_ATTRIBUTE, operations)
+    return documented_view
+
+
 def add_routes(app: web.Application, views: QuarantineViews) -> None:
-    app.router.add_get(f"{PREFIX}/quarantine", views.list)
-    app.router.add_get(f"{PREFIX}/quarantine/{{id}}/raw", views.raw)
+    app.router.add_get(f"{PREFIX}/quarantine", _documented(views.list, {"get": LIST_OPERATION}))
+    app.router.add_get(
+        f"{PREFIX}/quarantine/{{id}}/raw", _documented(views.raw, {"get": RAW_OPERATION})
+    )

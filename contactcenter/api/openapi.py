@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from contactcenter.api.http import json_response
+from contactcenter.api.http import PUBLIC_ATTRIBUTE, json_response
 
 JSON = "application/json"
 
@@ -708,9 +708,37 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
-def document() -> dict[str, Any]:
-    return copy.deepcopy(DOCUMENT)
+# A package documents its own views (knowledge base, email quarantine) by setting this
+# attribute on the view function: {"get": <operation>, "post": <operation>, ...}. It
+# needs no import of the core for that, and its routes appear here only when mounted.
+OPERATIONS_ATTRIBUTE = "openapi_operations"
+
+
+def package_paths(app: web.Application) -> dict[str, dict[str, Any]]:
+    """The operations packages declared on the views mounted in ``app``."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in app.router.routes():
+        operations = getattr(route.handler, OPERATIONS_ATTRIBUTE, None)
+        method = route.method.lower()
+        if not isinstance(operations, dict) or method not in operations:
+            continue
+        resource = route.resource
+        path = resource.canonical if resource is not None else ""
+        operation = copy.deepcopy(operations[method])
+        if getattr(route.handler, PUBLIC_ATTRIBUTE, False) is True:
+            operation["security"] = []
+        paths.setdefault(path, {})[method] = operation
+    return paths
+
+
+def document(app: web.Application | None = None) -> dict[str, Any]:
+    """The core's routes, plus those of the packages mounted in ``app``."""
+    doc = copy.deepcopy(DOCUMENT)
+    if app is not None:
+        for path, operations in package_paths(app).items():
+            doc["paths"].setdefault(path, {}).update(operations)
+    return doc
 
 
 async def get_openapi(request: web.Request) -> web.Response:
-    return json_response(DOCUMENT)
+    return json_response(document(request.app))

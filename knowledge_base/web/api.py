@@ -14,6 +14,7 @@ from aiohttp import web
 from knowledge_base.gaps import find_gaps
 from knowledge_base.storage.store import DuplicateArticle, StoredArticle
 from knowledge_base.web.common import KB_WEB, KBApiError, int_query, json_errors, json_response
+from knowledge_base.web.openapi import documented
 from knowledge_base.web.payload import (
     new_article,
     patched_article,
@@ -111,13 +112,15 @@ async def reload(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get(f"{PREFIX}/search", search_view)
-    app.router.add_post(f"{PREFIX}/search", search_view)
-    app.router.add_get(f"{PREFIX}/articles", list_articles)
-    app.router.add_post(f"{PREFIX}/articles", create_article)
-    app.router.add_get(f"{PREFIX}/articles/{{id}}", get_article)
-    app.router.add_put(f"{PREFIX}/articles/{{id}}", update_article)
-    app.router.add_patch(f"{PREFIX}/articles/{{id}}", update_article)
-    app.router.add_delete(f"{PREFIX}/articles/{{id}}", delete_article)
-    app.router.add_get(f"{PREFIX}/gaps", gaps)
-    app.router.add_post(f"{PREFIX}/reload", reload)
+    search = documented(search_view, "search")
+    app.router.add_get(f"{PREFIX}/search", search)
+    app.router.add_post(f"{PREFIX}/search", search)
+    app.router.add_get(f"{PREFIX}/articles", documented(list_articles, "list_articles"))
+    app.router.add_post(f"{PREFIX}/articles", documented(create_article, "create_article"))
+    app.router.add_get(f"{PREFIX}/articles/{{id}}", documented(get_article, "get_article"))
+    update = documented(update_article, "update_article")
+    app.router.add_put(f"{PREFIX}/articles/{{id}}", update)
+    app.router.add_patch(f"{PREFIX}/articles/{{id}}", update)
+    app.router.add_delete(f"{PREFIX}/articles/{{id}}", documented(delete_article, "delete_article"))
+    app.router.add_get(f"{PREFIX}/gaps", documented(gaps, "gaps"))
+    app.router.add_post(f"{PREFIX}/reload", documented(reload, "reload"))

@@ -79,7 +79,10 @@ def walk_refs(doc: dict[str, Any], node: Any) -> None:
 
 
 def test_document_is_well_formed() -> None:
-    doc = document()
+    check_well_formed(document())
+
+
+def check_well_formed(doc: dict[str, Any]) -> None:
     assert doc["openapi"] == "3.1.0"
     assert doc["info"]["title"] and doc["info"]["version"]
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
@@ -111,7 +114,7 @@ def test_document_is_well_formed() -> None:
                 assert "requestBody" in op or path == "/api/v1/messages", (path, method)
                 body = op.get("requestBody")
                 if body:
-                    assert "schema" in body["content"]["application/json"]
+                    assert "schema" in body["content"]["application/json"], (path, method)
             public = op.get("security") == []
             if path.startswith("/api/") and not public:
                 assert "401" in op["responses"], (path, method)
@@ -125,3 +128,37 @@ async def test_served_without_token_and_equal_to_the_module(api: Api) -> None:
     assert status == 200
     assert body == document()
     assert real_routes(api.client.app) == documented(body)
+
+
+def app_with_packages(tmp_path: Path) -> web.Application:
+    """The core plus the knowledge base and the email channel, which mount their own /api/."""
+    return create_app(
+        Settings(
+            data_dir=tmp_path,
+            api_token="x",
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+            answerer="kb",
+            channels=("api", "email"),
+            channel_config={
+                "kb": {"articles": "demo"},
+                "email": {"address": "support@x.example", "secret": "s" * 32, "watch": False},
+            },
+        ),
+        migrate=False,
+    )
+
+
+def test_packages_document_their_own_routes(tmp_path: Path) -> None:
+    """Mounted knowledge-base and email routes are in the document, and only mounted ones."""
+    app = app_with_packages(tmp_path)
+    doc = document(app)
+    real = real_routes(app)
+    assert ("GET", "/api/v1/kb/articles") in real and ("GET", "/api/v1/email/quarantine") in real
+    assert real - documented(doc) == set(), "package routes missing from the document"
+    assert documented(doc) - real == set(), "documented routes that do not exist"
+    check_well_formed(doc)
+    # The public search says so; the article API needs the token.
+    assert doc["paths"]["/api/v1/kb/search"]["get"]["security"] == []
+    assert "security" not in doc["paths"]["/api/v1/kb/articles"]["get"]
+    # Without the packages, none of their routes is listed.
+    assert not any(p.startswith(("/api/v1/kb", "/api/v1/email")) for p in document()["paths"])
