@@ -105,6 +105,18 @@ _BOOL = {"demo"}
 _PATH = {"data_dir"}
 
 
+def parse_bool(section: str, key: str, value: Any) -> bool:
+    """A package's boolean setting, strictly: a typo is an error, not a silent False."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{section}.{key}: {value!r} is not a boolean")
+
+
 def _coerce(name: str, value: Any) -> Any:
     try:
         if name in _INT:

@@ -9,7 +9,7 @@ reopen window; after that a new conversation starts.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -18,7 +18,7 @@ from sqlmodel import select as orm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contactcenter.customers import Resolved
-from contactcenter.domain import ConversationStatus, InboundMessage, utcnow
+from contactcenter.domain import ConversationStatus, InboundMessage, as_utc, utcnow
 from contactcenter.storage.database import Database
 from contactcenter.storage.models import Conversation, Event, Identity
 from contactcenter.storage.rows import insert_returning_id, queue_insert, table_of
@@ -192,7 +192,7 @@ async def attach(
         if conv.status != Status.RESOLVED:
             return conv, "existing"
         resolved_at = conv.resolved_at
-        if resolved_at is not None and utcnow() - _aware(resolved_at) <= reopen_window:
+        if resolved_at is not None and utcnow() - as_utc(resolved_at) <= reopen_window:
             reopen_to = Status.ASSIGNED if conv.assignee_id is not None else Status.BOT
             set_status(s, conv, reopen_to, reason="customer wrote again")
             conv.bot_misses = 0
@@ -213,10 +213,6 @@ async def attach(
     record(s, conv, "conversation_created", channel=conv.channel)
     return conv, "new"
 
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands times back without an offset; they are UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _subject_from(text: str) -> str:

@@ -47,7 +47,7 @@ class Resolved:
 
 
 def _claimed_email(msg: InboundMessage) -> str | None:
-    email = msg.email or (msg.sender.value if msg.sender.channel == "email" else None)
+    email = msg.email  # a channel whose addresses are emails says so (the email channel does)
     return email.strip().lower() if email and "@" in email else None
 
 

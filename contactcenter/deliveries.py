@@ -7,13 +7,14 @@ changes) go through here, so every delivery row has one shape.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contactcenter.conversations import AnyConversation, ConvRow
 from contactcenter.domain import AuthorKind, Direction, utcnow
 from contactcenter.storage.models import (
     Agent,
@@ -24,18 +25,14 @@ from contactcenter.storage.models import (
 )
 from contactcenter.storage.rows import insert_returning_id, queue_insert, table_of
 
-if TYPE_CHECKING:
-    from contactcenter.conversations import AnyConversation
-
 _identities = table_of(Identity)
 _ADDRESS = core_select(_identities.c.address).where(_identities.c.id == bindparam("identity_id"))
 
 
 async def recipient_of(s: AsyncSession, conv: AnyConversation) -> str | None:
     """The address replies go to: the conversation's identity on its channel."""
-    known = getattr(conv, "recipient", None)
-    if known is not None:
-        return str(known)
+    if isinstance(conv, ConvRow) and conv.recipient is not None:
+        return conv.recipient  # the router read it with the conversation
     conn = await s.connection()
     address = (await conn.execute(_ADDRESS, {"identity_id": conv.identity_id})).scalar()
     return str(address) if address is not None else None

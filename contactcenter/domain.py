@@ -19,6 +19,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """A stored time with its offset: SQLite hands times back naive, and they are UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 class ConversationStatus(enum.StrEnum):
     BOT = "bot"
     WAITING_FOR_AGENT = "waiting_for_agent"

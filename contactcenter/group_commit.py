@@ -49,8 +49,7 @@ class GroupCommit(Generic[T, R]):
         """Store ``item`` with whatever else is waiting; returns its own result."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain(), name="group-commit")
+        self._ensure_writer()
         return await future
 
     async def submit_many(self, items: Sequence[T]) -> list[R | Exception]:
@@ -58,13 +57,17 @@ class GroupCommit(Generic[T, R]):
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
         self._queue.extend(zip(items, futures, strict=True))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain(), name="group-commit")
+        self._ensure_writer()
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                 raise outcome  # cancelled: the writer was stopped
         return outcomes  # type: ignore[return-value]
+
+    def _ensure_writer(self) -> None:
+        """The first caller with nothing running becomes the writer."""
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="group-commit")
 
     async def _drain(self) -> None:
         batch: list[tuple[T, asyncio.Future[R]]] = []

@@ -16,7 +16,7 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, or_, select, update
@@ -30,6 +30,7 @@ from contactcenter.domain import (
     CustomerEvent,
     DeskNotification,
     OutboundMessage,
+    as_utc,
     utcnow,
 )
 from contactcenter.group_commit import GroupCommit
@@ -174,13 +175,9 @@ def _outbound(claimed: Claimed) -> OutboundMessage:
         suggestions=tuple(payload.get("suggestions", ())),
         actions=tuple(payload.get("actions", ())),
         metadata=dict(payload.get("metadata", {})),
-        created_at=_aware(row.msg_created_at),
+        created_at=as_utc(row.msg_created_at),
     )
 
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands times back without an offset; they are UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class Dispatcher:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from contactcenter.config import ConfigError
+from contactcenter.config import ConfigError, parse_bool
 
 from .notices import DEFAULT_AGENT_JOINED_TEXT, DEFAULT_RESOLVED_TEXT, check_template
 
@@ -159,14 +159,7 @@ def _float(key: str, value: Any, *, minimum: float = 0.0) -> float:
 
 
 def _bool(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ConfigError(f"email.{key}: {value!r} is not a boolean")
+    return parse_bool("email", key, value)
 
 
 def _security(key: str, value: Any) -> str:

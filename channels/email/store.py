@@ -9,23 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contactcenter.domain import Direction, utcnow
+from contactcenter.domain import Direction, as_utc, utcnow
 from contactcenter.storage.database import Database
 from contactcenter.storage.models import Agent, Conversation, Message
 
 from .tables import EmailCheckpoint, EmailQuarantine, EmailSend
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands times back without an offset; they are UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +54,7 @@ class EmailStore:
             row = await s.get(EmailCheckpoint, mailbox)
             if row is None:
                 return None
-            return Checkpoint(row.uidvalidity, row.last_uid, _aware(row.updated_at))
+            return Checkpoint(row.uidvalidity, row.last_uid, as_utc(row.updated_at))
 
     async def save_checkpoint(self, mailbox: str, uidvalidity: int, last_uid: int) -> None:
         """Advance (never rewind, within one UIDVALIDITY) the mailbox's checkpoint."""
@@ -184,7 +179,7 @@ class EmailStore:
                 .where(EmailSend.recipient == recipient.lower(), EmailSend.sent_at >= since)
                 .order_by(col(EmailSend.sent_at))
             )
-            return [_aware(t) for t in (await s.exec(query)).all()]
+            return [as_utc(t) for t in (await s.exec(query)).all()]
 
     async def mailbox_of_conversation(self, conversation_id: int) -> str | None:
         """The support address the customer last wrote to in this conversation."""

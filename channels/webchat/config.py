@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contactcenter.config import ConfigError
+from contactcenter.config import ConfigError, parse_bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,14 +80,7 @@ _KNOWN = _BOOL | _INT | _FLOAT | _STR | {"allowed_origins"}
 
 
 def _bool(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ConfigError(f"webchat.{key}: {value!r} is not a boolean")
+    return parse_bool("webchat", key, value)
 
 
 def _number(key: str, value: Any, kind: type[int] | type[float]) -> int | float:

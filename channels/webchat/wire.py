@@ -10,13 +10,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from contactcenter.domain import as_utc
+
 ACTION_LABELS = {"yes": "Yes", "no": "No", "human": "Talk to a human"}
 
 
 def iso(value: datetime) -> str:
     """UTC with its offset; SQLite hands times back naive, and they are UTC."""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat()
+    return as_utc(value).astimezone(UTC).isoformat()
 
 
 def suggestions(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from contactcenter.api.http import MAX_BODY, ApiError, field
+from contactcenter.domain import as_utc
 
 # Every id column is a 32-bit integer on PostgreSQL: a larger id cannot exist.
 MAX_DB_ID = 2**31 - 1
@@ -106,13 +107,8 @@ def query_choices(request: web.Request, name: str, choices: Iterable[str]) -> li
     return values
 
 
-def aware(value: datetime) -> datetime:
-    """SQLite hands times back without an offset; every stored time is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def encode_cursor(*parts: Any) -> str:
-    items = [aware(p).isoformat() if isinstance(p, datetime) else p for p in parts]
+    items = [as_utc(p).isoformat() if isinstance(p, datetime) else p for p in parts]
     raw = json.dumps(items, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -141,7 +137,7 @@ def decode_cursor(request: web.Request, shape: str) -> tuple[Any, ...] | None:
             if not isinstance(value, str):
                 raise bad
             try:
-                out.append(aware(datetime.fromisoformat(value)).astimezone(UTC))
+                out.append(as_utc(datetime.fromisoformat(value)).astimezone(UTC))
             except ValueError:
                 raise bad from None
     return tuple(out)

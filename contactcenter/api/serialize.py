@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from contactcenter.api.params import aware
+from contactcenter.domain import as_utc
 from contactcenter.storage.models import (
     Agent,
     Conversation,
@@ -23,7 +23,7 @@ from contactcenter.storage.models import (
 
 
 def time(value: datetime | None) -> str | None:
-    return aware(value).isoformat() if value is not None else None
+    return as_utc(value).isoformat() if value is not None else None
 
 
 def conversation(c: Conversation) -> dict[str, Any]:

@@ -35,7 +35,9 @@ async def test_unverified_identities_are_never_merged_silently(services: Service
     web = await services.router.handle(
         inbound("w1", "webchat", "visitor-1", email="bob@example.com")
     )
-    mail = await services.router.handle(inbound("m1", "email", "bob@example.com"))
+    mail = await services.router.handle(
+        inbound("m1", "email", "bob@example.com", email="bob@example.com")
+    )
     assert mail.customer_id != web.customer_id
     async with services.db.session() as s:
         suggestions = (await s.exec(select(MergeSuggestion))).all()
@@ -46,10 +48,12 @@ async def test_unverified_identities_are_never_merged_silently(services: Service
 
 async def test_merge_moves_everything_and_undo_restores_it(services: Services) -> None:
     a = await services.router.handle(inbound("1", "webchat", "v1"))
-    b = await services.router.handle(inbound("2", "email", "c@example.com"))
+    b = await services.router.handle(inbound("2", "email", "c@example.com", email="c@example.com"))
     async with services.db.transaction() as s:
         record = await merge_customers(s, b.customer_id, a.customer_id)
-    again = await services.router.handle(inbound("3", "email", "c@example.com"))
+    again = await services.router.handle(
+        inbound("3", "email", "c@example.com", email="c@example.com")
+    )
     assert again.customer_id == a.customer_id  # new mail lands on the merged customer
     async with services.db.session() as s:
         conv = await s.get(Conversation, b.conversation_id)
@@ -79,7 +83,7 @@ async def test_merge_refuses_nonsense(services: Services) -> None:
 
 async def test_split_identity_takes_its_conversations_along(services: Services) -> None:
     a = await services.router.handle(inbound("1", "webchat", "v1"))
-    b = await services.router.handle(inbound("2", "email", "d@example.com"))
+    b = await services.router.handle(inbound("2", "email", "d@example.com", email="d@example.com"))
     async with services.db.transaction() as s:
         await merge_customers(s, b.customer_id, a.customer_id)
     async with services.db.session() as s:
