@@ -25,6 +25,7 @@ from knowledge_base.articles import Article
 from knowledge_base.importers import ImportResult, load_articles
 from knowledge_base.index import Hit
 from knowledge_base.kb import KnowledgeBase
+from knowledge_base.offload import CostAwareRunner
 from knowledge_base.policy import DECLINE, KBAnswer
 from knowledge_base.storage.store import ArticleStore, ImportCounts, StoredArticle
 
@@ -50,6 +51,8 @@ class LiveKnowledgeBase:
         self._edits = 0
         self._recalibration: asyncio.Task[None] | None = None
         self._again = False
+        #: Where reads run: on the loop while they are cheap (see offload.py).
+        self.reads = CostAwareRunner()
 
     # ------------------------------------------------------------------ loading
 
@@ -100,11 +103,13 @@ class LiveKnowledgeBase:
 
     async def search(self, query: str, limit: int = 10) -> list[Hit]:
         await self.ready.wait()
-        return await asyncio.to_thread(self.kb.search, query, limit)
+        kb = self.kb
+        return await self.reads.run(lambda: kb.search(query, limit))
 
     async def answer(self, question: str) -> KBAnswer:
         await self.ready.wait()
-        return await asyncio.to_thread(self.kb.answer, question)
+        kb = self.kb
+        return await self.reads.run(lambda: kb.answer(question))
 
     # ------------------------------------------------------------------ edits
 

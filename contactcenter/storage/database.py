@@ -1,15 +1,23 @@
-"""The async engine and the one way to open a transaction.
+"""The async engines and the one way to open a transaction.
 
-SQLite (aiosqlite) is the embedded default; PostgreSQL (asyncpg) is production.
+SQLite is the embedded default; PostgreSQL (asyncpg) is production.
 SQLite allows one writer at a time and answers "database is locked" to the
 others, so on SQLite transactions are serialised by an asyncio lock in this
 process; on PostgreSQL the conversation row is the lock (``FOR UPDATE``).
+
+On SQLite there are two engines on the same file: reads go through aiosqlite
+(a thread per connection, so a long query never holds the event loop), and
+write transactions through one connection run on the loop itself
+(``sqlite_inline.py``: the thread hand-offs cost more than the SQL). The WAL
+is checkpointed by a reader thread every ``CHECKPOINT_EVERY`` commits, since
+the inline writer never does it itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +25,17 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contactcenter.storage.rows import discard_queued, flush_queued
+from contactcenter.storage.sqlite_inline import inline_connector
+
+log = logging.getLogger(__name__)
+
+#: Write transactions between two WAL checkpoints (SQLite).
+CHECKPOINT_EVERY = 200
+_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON")
 
 
 def normalise_url(url: str) -> str:
@@ -49,9 +65,23 @@ class Database:
             if schema:
                 kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        #: Where write transactions run: the same engine, or on SQLite the inline one.
+        self.write_engine = self.engine
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._commits = 0
+        self._checkpoint: asyncio.Task[None] | None = None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            database = make_url(self.url).database
+            if database and database != ":memory:" and "mode=memory" not in self.url:
+                self.write_engine = create_async_engine(
+                    self.url,
+                    echo=echo,
+                    async_creator=inline_connector(database, pragmas=_PRAGMAS),
+                    poolclass=AsyncAdaptedQueuePool,
+                    pool_size=1,  # one writer at a time anyway (the lock above)
+                    max_overflow=0,
+                )
 
     @property
     def dialect(self) -> str:
@@ -70,13 +100,14 @@ class Database:
             async with self._write_lock:
                 async with self._session_tx() as session:
                     yield session
+            self._after_sqlite_commit()
         else:
             async with self._session_tx() as session:
                 yield session
 
     @contextlib.asynccontextmanager
     async def _session_tx(self) -> AsyncIterator[AsyncSession]:
-        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+        async with AsyncSession(self.write_engine, expire_on_commit=False) as session:
             try:
                 yield session
                 await flush_queued(session)
@@ -86,11 +117,34 @@ class Database:
                 await session.rollback()
                 raise
 
+    def _after_sqlite_commit(self) -> None:
+        if self.write_engine is self.engine:
+            return
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY == 0 and (
+            self._checkpoint is None or self._checkpoint.done()
+        ):
+            self._checkpoint = asyncio.create_task(self.checkpoint(), name="sqlite-checkpoint")
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL back into the database file, from a reader's thread (PASSIVE:
+        it never waits for, nor blocks, the writer)."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:
+            log.warning("SQLite WAL checkpoint failed; will try again", exc_info=True)
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._checkpoint is not None and not self._checkpoint.done():
+            with contextlib.suppress(Exception):
+                await self._checkpoint
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()
         await self.engine.dispose()
 
 

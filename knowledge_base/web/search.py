@@ -10,7 +10,6 @@ than cut silently.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -91,10 +90,11 @@ def search_results(kb: KnowledgeBase, query: str, limit: int) -> list[SearchResu
 
 
 async def run_search(kb_web: KBWeb, query: str, limit: int) -> list[SearchResult]:
-    """Search off the event loop, once the index is ready."""
+    """Search once the index is ready; on the loop or in a thread, as its cost says."""
     live = kb_web.live
     await live.ready.wait()
-    return await asyncio.to_thread(search_results, live.kb, query, limit)
+    kb = live.kb
+    return await live.reads.run(lambda: search_results(kb, query, limit))
 
 
 def rate_limit_wait(request: web.Request, kb_web: KBWeb) -> float:
