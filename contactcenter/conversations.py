@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select as orm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contactcenter.customers import Resolved
 from contactcenter.domain import ConversationStatus, InboundMessage, as_utc, utcnow
+from contactcenter.storage import hot
 from contactcenter.storage.database import Database
 from contactcenter.storage.models import Conversation, Event, Identity
 from contactcenter.storage.rows import insert_returning_id, queue_insert, table_of
@@ -92,6 +92,11 @@ _LATEST = (
 )
 _LATEST_BY_THREAD = _LATEST.where(_conversations.c.thread_key == bindparam("thread_key"))
 _LATEST_BY_IDENTITY = _LATEST.where(_conversations.c.identity_id == bindparam("identity_id"))
+# On PostgreSQL the row read is the per-conversation lock.
+_FOR_UPDATE = {
+    query: query.with_for_update(of=_conversations)
+    for query in (_BY_ID, _LATEST_BY_THREAD, _LATEST_BY_IDENTITY)
+}
 
 
 async def lock_conversation(
@@ -104,25 +109,21 @@ async def lock_conversation(
     return (await s.exec(query)).first()
 
 
-async def _load_row(
-    conn: AsyncConnection, db: Database, query: Any, **params: Any
-) -> ConvRow | None:
+async def _load_row(s: AsyncSession, db: Database, query: Any, **params: Any) -> ConvRow | None:
     if not db.is_sqlite:
-        query = query.with_for_update(of=_conversations)
-    row = (await conn.execute(query, params)).first()
-    if row is None:
+        query = _FOR_UPDATE[query]
+    values = await hot.first(s, query, params)
+    if values is None:
         return None
-    values = dict(row._mapping)
     recipient = values.pop("address")
     return ConvRow(**values, recipient=recipient)
 
 
 async def save(s: AsyncSession, conv: ConvRow) -> None:
     """Write the router's changes back (one UPDATE; the row is locked or SQLite is serialised)."""
-    conn = await s.connection()
     params = {f"b_{name}": getattr(conv, name) for name in _SAVED}
     params["b_id"] = conv.id
-    await conn.execute(_SAVE, params)
+    await hot.run(s, _SAVE, params)
 
 
 def record(s: AsyncSession, conv: AnyConversation, kind: str, **data: Any) -> None:
@@ -160,10 +161,9 @@ async def attach(
     reopen_window: timedelta,
 ) -> tuple[ConvRow, str]:
     """The conversation this message belongs to, and how: "new", "existing" or "reopened"."""
-    conn = await s.connection()
     conv: ConvRow | None = None
     if msg.conversation_id is not None:
-        candidate = await _load_row(conn, db, _BY_ID, conv_id=msg.conversation_id)
+        candidate = await _load_row(s, db, _BY_ID, conv_id=msg.conversation_id)
         # A channel may name a conversation only of this very customer.
         if candidate is not None and candidate.customer_id == resolved.customer_id:
             conv = candidate
@@ -172,7 +172,7 @@ async def attach(
     if conv is None and not fresh:
         if msg.thread_key is not None:
             conv = await _load_row(
-                conn,
+                s,
                 db,
                 _LATEST_BY_THREAD,
                 customer_id=resolved.customer_id,
@@ -181,7 +181,7 @@ async def attach(
             )
         else:
             conv = await _load_row(
-                conn,
+                s,
                 db,
                 _LATEST_BY_IDENTITY,
                 customer_id=resolved.customer_id,
@@ -212,7 +212,6 @@ async def attach(
     conv = ConvRow(**{name: row[name] for name in _ROW_COLUMNS}, recipient=resolved.address)
     record(s, conv, "conversation_created", channel=conv.channel)
     return conv, "new"
-
 
 
 def _subject_from(text: str) -> str:

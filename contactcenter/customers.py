@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contactcenter.domain import InboundMessage, utcnow
+from contactcenter.storage import hot
 from contactcenter.storage.models import (
     Conversation,
     Customer,
@@ -111,24 +112,24 @@ _SET_NAME = (
 
 async def resolve_customer(session: AsyncSession, msg: InboundMessage) -> Resolved:
     """The customer behind this message's sender, created if new (plain rows: hot path)."""
-    conn = await session.connection()
     channel, address = msg.sender.channel, msg.sender.value
-    found = (await conn.execute(_FIND_IDENTITY, {"channel": channel, "address": address})).first()
+    found = await hot.first(session, _FIND_IDENTITY, {"channel": channel, "address": address})
     email = _claimed_email(msg)
     if found is not None:
-        customer_id, name = found.customer_id, found.name
-        if found.merged_into_id is not None:
+        customer_id, name = found["customer_id"], found["name"]
+        if found["merged_into_id"] is not None:
             live = await live_customer(session, customer_id)
             customer_id, name = live.id or 0, live.name
-        if msg.verified and not found.verified:
-            await conn.execute(_MARK_VERIFIED, {"b_id": found.id})
+        if msg.verified and not found["verified"]:
+            await hot.run(session, _MARK_VERIFIED, {"b_id": found["id"]})
         if msg.display_name and not name:
-            await conn.execute(_SET_NAME, {"b_id": customer_id, "b_name": msg.display_name})
-        return Resolved(customer_id, found.id, address, new_customer=False, new_identity=False)
+            await hot.run(session, _SET_NAME, {"b_id": customer_id, "b_name": msg.display_name})
+        return Resolved(customer_id, found["id"], address, new_customer=False, new_identity=False)
 
     match: int | None = None
     if msg.verified and email:
-        match = (await conn.execute(_VERIFIED_EMAIL_OWNER, {"email": email})).scalar()
+        owner = await hot.first(session, _VERIFIED_EMAIL_OWNER, {"email": email})
+        match = owner["id"] if owner is not None else None
     new_customer = match is None
     if match is None:
         match, _ = await insert_returning_id(

@@ -179,7 +179,6 @@ def _outbound(claimed: Claimed) -> OutboundMessage:
     )
 
 
-
 class Dispatcher:
     def __init__(
         self,

@@ -37,6 +37,7 @@ from contactcenter.domain import (
 from contactcenter.escalation import asks_for_human, feedback
 from contactcenter.group_commit import GroupCommit
 from contactcenter.metrics import Metrics
+from contactcenter.storage import hot
 from contactcenter.storage.database import Database
 from contactcenter.storage.models import Conversation, Message
 from contactcenter.storage.rows import insert_returning_id, table_of
@@ -166,19 +167,16 @@ class Router:
         self, s: AsyncSession, msg: InboundMessage, answer: AnswerLike | None
     ) -> HandleResult:
         """Everything one message changes, inside the caller's transaction."""
-        conn = await s.connection()
-        existing = (
-            await conn.execute(
-                _DEDUPE, {"channel": msg.sender.channel, "cmid": msg.channel_message_id}
-            )
-        ).first()
+        existing = await hot.first(
+            s, _DEDUPE, {"channel": msg.sender.channel, "cmid": msg.channel_message_id}
+        )
         if existing is not None:
             return HandleResult(
-                message_id=existing.id,
-                conversation_id=existing.conversation_id,
-                customer_id=existing.customer_id,
+                message_id=existing["id"],
+                conversation_id=existing["conversation_id"],
+                customer_id=existing["customer_id"],
                 duplicate=True,
-                status=Status(existing.status),
+                status=Status(existing["status"]),
             )
         resolved = await customers.resolve_customer(s, msg)
         conv, how = await conversations.attach(

@@ -18,9 +18,11 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Table, insert
+from sqlalchemy import Insert, Table, insert
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from contactcenter.storage import hot
 
 _QUEUE_KEY = "contactcenter.queued_rows"
 _Defaults = tuple[dict[str, Any], dict[str, Callable[[], Any]]]
@@ -49,6 +51,18 @@ def _defaults(model: type[SQLModel]) -> _Defaults:
     return cached
 
 
+_inserts: dict[tuple[Table, bool], Insert] = {}
+
+
+def _insert(table: Table, *, returning_id: bool) -> Insert:
+    """One statement object per table, so the hot path compiles it once (hot.py)."""
+    stmt = _inserts.get((table, returning_id))
+    if stmt is None:
+        stmt = insert(table).returning(table.c.id) if returning_id else insert(table)
+        _inserts[table, returning_id] = stmt
+    return stmt
+
+
 def new_row(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
     """``values`` completed with the model's defaults; unknown columns are a bug, so raise."""
     constants, factories = _defaults(model)
@@ -68,10 +82,9 @@ async def insert_returning_id(
 ) -> tuple[int, dict[str, Any]]:
     """Insert one row now (its id is needed at once); returns (id, the full row)."""
     row = new_row(model, values)
-    table = table_of(model)
-    conn = await session.connection()
-    result = await conn.execute(insert(table).returning(table.c.id), row)
-    new_id = int(result.scalar_one())
+    returned = await hot.first(session, _insert(table_of(model), returning_id=True), row)
+    assert returned is not None
+    new_id = int(returned["id"])
     row["id"] = new_id
     return new_id, row
 
@@ -87,10 +100,10 @@ async def flush_queued(session: AsyncSession) -> None:
     queued: dict[type[SQLModel], list[dict[str, Any]]] | None = session.info.pop(_QUEUE_KEY, None)
     if not queued:
         return
-    await session.flush()  # ORM rows first: queued rows may reference them
-    conn = await session.connection()
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # ORM rows first: queued rows may reference them
     for model, rows in queued.items():
-        await conn.execute(insert(table_of(model)), rows)
+        await hot.run_many(session, _insert(table_of(model), returning_id=False), rows)
 
 
 def discard_queued(session: AsyncSession) -> None:
