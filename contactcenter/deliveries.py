@@ -6,7 +6,8 @@ changes) go through here, so every delivery row has one shape.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -15,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contactcenter.conversations import AnyConversation, ConvRow
-from contactcenter.domain import AuthorKind, Direction, utcnow
+from contactcenter.domain import Address, AuthorKind, Direction, OutboundMessage, utcnow
 from contactcenter.storage.models import (
     Agent,
     Customer,
@@ -26,6 +27,7 @@ from contactcenter.storage.models import (
 from contactcenter.storage.rows import insert_returning_id, queue_insert, table_of
 
 _identities = table_of(Identity)
+_DIRECT = "contactcenter.deliveries.direct_replies"
 _ADDRESS = core_select(_identities.c.address).where(_identities.c.id == bindparam("identity_id"))
 
 
@@ -36,6 +38,37 @@ async def recipient_of(s: AsyncSession, conv: AnyConversation) -> str | None:
     conn = await s.connection()
     address = (await conn.execute(_ADDRESS, {"identity_id": conv.identity_id})).scalar()
     return str(address) if address is not None else None
+
+
+@contextlib.contextmanager
+def replies_to_caller(s: AsyncSession) -> Iterator[list[OutboundMessage]]:
+    """Within this block, replies on the conversation's own channel are not queued in
+    the outbox but collected in the yielded list, for the channel to send itself
+    after the commit (``InboundMessage.replies_in_result``). Saves the outbox's
+    claim, read and "sent" mark: a third of a web chat message's database work."""
+    replies: list[OutboundMessage] = []
+    s.info[_DIRECT] = replies
+    try:
+        yield replies
+    finally:
+        s.info.pop(_DIRECT, None)
+
+
+def hand_to_outbox(s: AsyncSession, reply: OutboundMessage) -> None:
+    """A reply its channel could not send itself (see :func:`replies_to_caller`):
+    queue it after all, so that the outbox retries it like any other."""
+    queue_insert(
+        s,
+        Delivery,
+        {
+            "kind": "message",
+            "target": reply.channel,
+            "conversation_id": reply.conversation_id,
+            "message_id": reply.message_id,
+            "recipient": reply.recipient.value,
+            "payload": {"suggestions": list(reply.suggestions), "actions": list(reply.actions)},
+        },
+    )
 
 
 class DeliveryWriter:
@@ -57,6 +90,7 @@ class DeliveryWriter:
     ) -> int:
         """Store an outgoing message and queue its delivery; returns the message id."""
         assert conv.id is not None
+        now = utcnow()
         message_id, _ = await insert_returning_id(
             s,
             Message,
@@ -73,8 +107,29 @@ class DeliveryWriter:
                     "suggestions": list(suggestions),
                     "actions": list(actions),
                 },
+                "created_at": now,
             },
         )
+        conv.updated_at = now
+        direct: list[OutboundMessage] | None = s.info.get(_DIRECT)
+        if direct is not None:
+            direct.append(
+                OutboundMessage(
+                    delivery_id=0,
+                    message_id=message_id,
+                    conversation_id=conv.id,
+                    channel=conv.channel,
+                    recipient=Address(conv.channel, await recipient_of(s, conv) or ""),
+                    text=text,
+                    author_kind=author,
+                    subject=conv.subject,
+                    thread_key=conv.thread_key,
+                    suggestions=tuple(suggestions),
+                    actions=tuple(actions),
+                    created_at=now,
+                )
+            )
+            return message_id
         queue_insert(
             s,
             Delivery,
@@ -87,7 +142,6 @@ class DeliveryWriter:
                 "payload": {"suggestions": list(suggestions), "actions": list(actions)},
             },
         )
-        conv.updated_at = utcnow()
         return message_id
 
     async def customer_event(

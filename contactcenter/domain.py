@@ -90,6 +90,11 @@ class InboundMessage:
     conversation_id: int | None = None
     # No automatic answer must be caused by this message (auto-replies, bounces).
     no_reply: bool = False
+    # The channel sends the bot's replies to this message itself, right after the
+    # commit, from HandleResult.replies, instead of through the outbox. Only for a
+    # channel whose clients fetch what they missed from the stored conversation
+    # (web chat's "history"), so a reply that cannot be shown is still not lost.
+    replies_in_result: bool = False
     # Channel-specific facts kept with the message (headers, threading signals).
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
@@ -163,3 +168,6 @@ class HandleResult:
     status: ConversationStatus
     escalated: bool = False
     bot_message_ids: tuple[int, ...] = ()
+    # The bot's replies for the channel to send (InboundMessage.replies_in_result);
+    # their delivery_id is 0: no outbox row was written for them.
+    replies: tuple[OutboundMessage, ...] = ()

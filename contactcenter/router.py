@@ -25,13 +25,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contactcenter import conversations, customers
 from contactcenter.answerer import Answerer, AnswerLike, Decision, DecliningAnswerer
 from contactcenter.conversations import ConvRow
-from contactcenter.deliveries import DeliveryWriter, conversation_snapshot
+from contactcenter.deliveries import DeliveryWriter, conversation_snapshot, replies_to_caller
 from contactcenter.domain import (
     AuthorKind,
     ConversationStatus,
     Direction,
     HandleResult,
     InboundMessage,
+    OutboundMessage,
     utcnow,
 )
 from contactcenter.escalation import asks_for_human, feedback
@@ -39,8 +40,8 @@ from contactcenter.group_commit import GroupCommit
 from contactcenter.metrics import Metrics
 from contactcenter.storage import hot
 from contactcenter.storage.database import Database
-from contactcenter.storage.models import Conversation, Message
-from contactcenter.storage.rows import insert_returning_id, table_of
+from contactcenter.storage.models import Conversation, Delivery, Message
+from contactcenter.storage.rows import has_queued, insert_returning_id, table_of
 
 log = logging.getLogger(__name__)
 Status = ConversationStatus
@@ -136,7 +137,6 @@ class Router:
             self.metrics.duplicates.labels(channel=msg.sender.channel).inc()
         else:
             self.metrics.messages_in.labels(channel=msg.sender.channel).inc()
-            self.on_commit()
         self.metrics.router_latency.labels(channel=msg.sender.channel).observe(seconds)
 
     async def _handle_alone(self, item: tuple[InboundMessage, AnswerLike | None]) -> HandleResult:
@@ -145,7 +145,10 @@ class Router:
                 async with self.db.transaction() as s:
                     result = await self._apply(s, *item)
                     counters = s.info.pop(_COUNTERS, [])
+                    wake = has_queued(s, Delivery)
                 _increment(counters)
+                if wake:
+                    self.on_commit()
                 return result
             except IntegrityError:
                 # A concurrent handler created the same identity or message: go again,
@@ -160,7 +163,10 @@ class Router:
         async with self.db.transaction() as s:
             results = [await self._apply(s, *item) for item in items]
             counters = s.info.pop(_COUNTERS, [])
+            wake = has_queued(s, Delivery)
         _increment(counters)  # only once committed: a replayed batch must not count twice
+        if wake:  # the outbox has work: send it now rather than at its next poll
+            self.on_commit()
         return results
 
     async def _apply(
@@ -202,7 +208,12 @@ class Router:
         conv.last_customer_message_at = now
         conv.updated_at = now
         inbound = _Inbound(message_id, msg.text, attachments)
-        bot_ids, escalated = await self._decide(s, conv, msg, inbound, answer, how)
+        replies: list[OutboundMessage] = []
+        if msg.replies_in_result:
+            with replies_to_caller(s) as replies:
+                bot_ids, escalated = await self._decide(s, conv, msg, inbound, answer, how)
+        else:
+            bot_ids, escalated = await self._decide(s, conv, msg, inbound, answer, how)
         await conversations.save(s, conv)
         return HandleResult(
             message_id=message_id,
@@ -212,6 +223,7 @@ class Router:
             status=Status(conv.status),
             escalated=escalated,
             bot_message_ids=tuple(bot_ids),
+            replies=tuple(replies),
         )
 
     async def _decide(

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from contactcenter.channel import ChannelContext, Deliver, DeliveryError
 from contactcenter.config import ConfigError
-from contactcenter.domain import CustomerEvent, OutboundMessage, utcnow
+from contactcenter.domain import CustomerEvent, OutboundMessage
 from contactcenter.storage.database import Database
 
 from . import store, wire
@@ -84,19 +84,8 @@ class WebchatChannel:
         address = message.recipient.value
         if not address:
             raise DeliveryError("the delivery has no web chat visitor", permanent=True)
-        created_at = message.created_at or utcnow()
-        payload = wire.message(
-            id=message.message_id,
-            conversation_id=message.conversation_id,
-            author=str(message.author_kind),
-            text=message.text,
-            created_at=created_at,
-            author_name=message.author_name,
-            suggestion_items=message.suggestions,
-            action_items=message.actions,
-        )
         try:
-            await self.sio.emit("message", payload, room=room_of(address))
+            await self.sio.emit("message", wire.outbound(message), room=room_of(address))
         except Exception as exc:  # the Redis manager can fail to publish
             raise DeliveryError(f"web chat emit failed: {type(exc).__name__}: {exc}") from exc
         return f"webchat-out-{message.message_id}"

@@ -24,7 +24,8 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from contactcenter.channel import Deliver
-from contactcenter.domain import Address, InboundMessage, utcnow
+from contactcenter.deliveries import hand_to_outbox
+from contactcenter.domain import Address, InboundMessage, OutboundMessage, utcnow
 from contactcenter.storage.database import Database
 
 from . import store, wire
@@ -214,6 +215,9 @@ class Handlers:
                 conversation_id=msg.conversation_id or self.sessions.conversation(visitor.address),
                 metadata={"client_id": msg.id},
                 received_at=utcnow(),
+                # The bot's answer is emitted below, not through the outbox: the
+                # widget fetches anything it missed from "history".
+                replies_in_result=True,
             )
             try:
                 result = await self.deliver(inbound)
@@ -253,12 +257,28 @@ class Handlers:
                 room=visitor.room,
                 skip_sid=sid,
             )
+        for reply in result.replies:
+            await self._send_reply(visitor, reply)
         return {
             "id": result.message_id,
             "conversation_id": result.conversation_id,
             "client_id": msg.id,
             "duplicate": result.duplicate,
         }
+
+    async def _send_reply(self, visitor: Visitor, reply: OutboundMessage) -> None:
+        """Emit a bot reply to every tab of the visitor; if the emit fails (the Redis
+        manager can), hand it to the outbox, which retries it."""
+        try:
+            await self.sio.emit("message", wire.outbound(reply), room=visitor.room)
+            return
+        except Exception:
+            log.warning("webchat: emitting a reply failed; the outbox will retry it")
+        try:
+            async with self.db.transaction() as s:
+                hand_to_outbox(s, reply)
+        except Exception:
+            log.exception("webchat: could not queue a reply; it stays in the visitor's history")
 
     async def typing(self, sid: str, data: Any = None) -> dict[str, Any] | None:
         """Accepted and rate-limited; over the limit it is dropped quietly, because a

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from contactcenter.domain import as_utc
+from contactcenter.domain import OutboundMessage, as_utc, utcnow
 
 ACTION_LABELS = {"yes": "Yes", "no": "No", "human": "Talk to a human"}
 
@@ -71,6 +71,20 @@ def message(
     if client_id:
         out["client_id"] = client_id
     return out
+
+
+def outbound(sent: OutboundMessage) -> dict[str, Any]:
+    """A bot or agent message on its way to the visitor."""
+    return message(
+        id=sent.message_id,
+        conversation_id=sent.conversation_id,
+        author=str(sent.author_kind),
+        text=sent.text,
+        created_at=sent.created_at or utcnow(),
+        author_name=sent.author_name,
+        suggestion_items=sent.suggestions,
+        action_items=sent.actions,
+    )
 
 
 def error(code: str, message: str, *, event: str, **extra: Any) -> dict[str, Any]:

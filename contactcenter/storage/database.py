@@ -72,8 +72,12 @@ class Database:
         self._checkpoint: asyncio.Task[None] | None = None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            database = make_url(self.url).database
-            if database and database != ":memory:" and "mode=memory" not in self.url:
+            parsed = make_url(self.url)
+            database = parsed.database
+            # A plain file path only: ":memory:" and URI forms ("file:...?mode=memory",
+            # query options) keep one engine, so reads and writes see one database.
+            plain_file = not parsed.query and not (database or ":").startswith((":", "file:"))
+            if database and plain_file:
                 self.write_engine = create_async_engine(
                     self.url,
                     echo=echo,

@@ -95,6 +95,12 @@ def queue_insert(session: AsyncSession, model: type[SQLModel], values: dict[str,
     queued.setdefault(model, []).append(new_row(model, values))
 
 
+def has_queued(session: AsyncSession, model: type[SQLModel]) -> bool:
+    """Whether this transaction will write rows of ``model`` at its commit."""
+    queued: dict[type[SQLModel], list[dict[str, Any]]] = session.info.get(_QUEUE_KEY, {})
+    return bool(queued.get(model))
+
+
 async def flush_queued(session: AsyncSession) -> None:
     """Write every queued row: one multi-row INSERT per table, in first-queued order."""
     queued: dict[type[SQLModel], list[dict[str, Any]]] | None = session.info.pop(_QUEUE_KEY, None)

@@ -311,7 +311,8 @@
   function render(m) {
     if (m.id && byId[m.id]) return byId[m.id];
     var li = m.client_id && byClient[m.client_id];
-    if (!li) {
+    var fresh = !li;
+    if (fresh) {
       li = el("li", { class: "msg " + (m.author || "system") });
       li.appendChild(el("span", { class: "who" }, whoLabel(m)));
       li.appendChild(el("span", { class: "text" }, m.text));
@@ -337,7 +338,9 @@
       var state_ = li.querySelector(".state");
       if (state_) state_.remove();
     }
-    showQuick(m.author === "customer" ? [] : m.actions || []);
+    // Quick replies belong to the newest message. The ack of a message already on
+    // screen may arrive after the bot's answer to it, and must not clear its buttons.
+    if (fresh) showQuick(m.author === "customer" ? [] : m.actions || []);
     if (m.author === "agent") typingLine.textContent = "";
     scroll();
     return li;
