@@ -151,6 +151,9 @@ class _ArticleVectors:
 class _Query:
     features: Features  # known features (df > 0)
     norm: float  # over all features, unseen ones included
+    #: Each known feature's squared IDF, looked up once per query rather than once
+    #: per text it is compared with (re-ranking compares it with every text).
+    weights: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -461,7 +464,10 @@ class SearchIndex:
             take = min(df, cfg.posting_budget)
             read += take
             get = scores.get
-            for slot, impact in zip(postings.slots[:take], postings.impacts[:take], strict=True):
+            posted, impacts = postings.slots, postings.impacts
+            if take < df:  # copies: only when the budget cuts the list
+                posted, impacts = posted[:take], impacts[:take]
+            for slot, impact in zip(posted, impacts, strict=True):
                 scores[slot] = get(slot, 0.0) + idf * impact
         if skip is not None:
             scores.pop(skip, None)
@@ -530,8 +536,10 @@ class SearchIndex:
         df = self._df
         present = frozenset(f for f in known if df[f])
         missing = len(unseen) + len(known) - len(present)
-        norm2 = self._weight2(present) + missing * self._idf2[0]
-        return _Query(present, math.sqrt(norm2) or 1.0)
+        idf2 = self._idf2
+        weights = {f: idf2[df[f]] for f in present}
+        norm2 = sum(weights.values()) + missing * idf2[0]
+        return _Query(present, math.sqrt(norm2) or 1.0, weights)
 
     def _article_vectors(self, slot: int) -> _ArticleVectors:
         cached = self._vectors.get(slot)
@@ -570,14 +578,14 @@ class SearchIndex:
         """Article score = vote of its best texts blended with its centroid; and the best text."""
         cfg = self.config
         vectors = self._article_vectors(slot)
-        q, weight2 = query.features, self._weight2
+        q, weight = query.features, query.weights.__getitem__
         sims = [
-            weight2(q & t) / (query.norm * norm) if t else 0.0
+            sum(map(weight, q & t)) / (query.norm * norm) if t else 0.0
             for t, norm in zip(vectors.texts, vectors.norms, strict=True)
         ]
         centroid_dot = sum(sims)
         if vectors.body:
-            body_sim = weight2(q & vectors.body) / (query.norm * vectors.body_norm)
+            body_sim = sum(map(weight, q & vectors.body)) / (query.norm * vectors.body_norm)
             centroid_dot += cfg.body_weight * body_sim
         norm = vectors.centroid_norm
         if hide_text is not None and hide_text < len(sims):

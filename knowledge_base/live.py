@@ -92,6 +92,8 @@ class LiveKnowledgeBase:
 
     async def wait_ready(self, seconds: float | None = None) -> bool:
         """Whether the index became ready within ``seconds`` (forever if None)."""
+        if self.ready.is_set():  # the usual case; a timeout costs a timer per question
+            return True
         try:
             async with asyncio.timeout(seconds):  # wait_for may swallow a cancellation (3.11)
                 await self.ready.wait()

@@ -190,5 +190,6 @@ def create_webchat_channel(context: ChannelContext) -> WebchatChannel:
     config = parse_config(context.config)
     secret = load_secret(config.secret, context.services.settings.data_dir)
     channel = WebchatChannel(config, secret, context.services.db)
+    channel.handlers.wake_outbox = context.services.dispatcher.wake
     channel.attach(context.app)
     return channel
