@@ -1,14 +1,17 @@
-"""The hot path's statements: run straight on SQLite when the writer is inline.
+"""The hot path's statements: run straight on the driver, below SQLAlchemy's execution.
 
 Every inbound message runs the same ten or so small statements. Measured on
 the inline SQLite writer (``sqlite_inline.py``), one indexed SELECT costs 5 µs
 in sqlite3 and about 120 µs through SQLAlchemy's execution machinery (context
 set-up, result objects, the async layer's greenlet switches): most of a
 message's cost. So these functions compile a Core statement once per set of
-parameter names and, inside an inline SQLite transaction, run the compiled SQL
-directly, converting values with the column types' own SQLAlchemy bind and
-result processors (the same conversions SQLAlchemy would apply). Anywhere else
-(PostgreSQL, aiosqlite reads) they are plain ``connection.execute`` calls.
+parameter names and run the compiled SQL directly on the driver: the inline
+SQLite writer's ``sqlite3`` connection, or the asyncpg connection under
+SQLAlchemy's adapter (inside the transaction SQLAlchemy began). Values are
+converted with the column types' own SQLAlchemy bind and result processors,
+the conversions SQLAlchemy itself would apply, and asyncpg's constraint errors
+become SQLAlchemy's ``IntegrityError``. Anywhere else (aiosqlite reads) they
+are plain ``connection.execute`` calls.
 
 Statements stay SQLAlchemy Core built from the models; only execution is
 shortened. Rows come back as dicts in both cases. A statement the shortcut
@@ -22,7 +25,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -59,12 +63,12 @@ class _Plan:
         }
 
 
-_plans: dict[tuple[int, frozenset[str]], _Plan | None] = {}
+_plans: dict[tuple[int, str, frozenset[str]], _Plan | None] = {}
 _pinned: list[Executable] = []  # keeps planned statements alive, so their ids stay theirs
 
 
 def _plan(stmt: Executable, keys: Collection[str], dialect: Dialect) -> _Plan | None:
-    key = (id(stmt), frozenset(keys))
+    key = (id(stmt), dialect.name, frozenset(keys))
     if key in _plans:
         return _plans[key]
     try:
@@ -106,14 +110,62 @@ def _compile(stmt: Executable, keys: Collection[str], dialect: Dialect) -> _Plan
     return _Plan(sql, tuple(sources), tuple(columns), tuple(results))
 
 
-async def _inline(s: AsyncSession) -> tuple[InlineConnection | None, Dialect]:
-    cached: tuple[InlineConnection | None, Dialect] | None = s.info.get(_KEY)
-    if cached is None:
+@dataclass(slots=True)
+class _Target:
+    """Where this transaction's hot statements run."""
+
+    dialect: Dialect
+    inline: InlineConnection | None = None  # SQLite's inline writer
+    pg: Any = None  # the asyncpg connection under SQLAlchemy's adapter
+    pg_started: bool = False  # SQLAlchemy has begun the transaction on it
+
+
+async def _target(s: AsyncSession) -> _Target:
+    target: _Target | None = s.info.get(_KEY)
+    if target is None:
         conn = await s.connection()
         driver = (await conn.get_raw_connection()).driver_connection
-        inline = driver if isinstance(driver, InlineConnection) else None
-        cached = s.info[_KEY] = (inline, conn.dialect)
-    return cached
+        target = _Target(conn.dialect)
+        if isinstance(driver, InlineConnection):
+            target.inline = driver
+        elif type(driver).__module__.startswith("asyncpg"):
+            target.pg = driver
+        s.info[_KEY] = target
+    return target
+
+
+def _integrity(exc: Exception, sql: str) -> Exception:
+    """asyncpg's constraint errors as SQLAlchemy's, which callers retry on."""
+    import asyncpg  # type: ignore[import-untyped]  # only reached with asyncpg in use
+
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityError(sql, None, exc)
+    return exc
+
+
+async def _sqlalchemy(s: AsyncSession, stmt: Executable, params: Any) -> CursorResult[Any]:
+    conn = await s.connection()
+    result = await conn.execute(stmt, params)
+    assert isinstance(result, CursorResult)
+    return result
+
+
+async def _planned(
+    s: AsyncSession, stmt: Executable, keys: Collection[str]
+) -> tuple[_Target, _Plan | None]:
+    """The target and the plan, or no plan where SQLAlchemy must run this statement.
+
+    On PostgreSQL the first statement of a transaction always goes through
+    SQLAlchemy: its adapter begins the transaction lazily, on its first execute,
+    and a statement sent around it before that would run outside the transaction.
+    """
+    target = await _target(s)
+    if target.inline is None and target.pg is None:
+        return target, None
+    if target.pg is not None and not target.pg_started:
+        target.pg_started = True
+        return target, None
+    return target, _plan(stmt, keys, target.dialect)
 
 
 async def fetch(
@@ -121,15 +173,20 @@ async def fetch(
 ) -> list[dict[str, Any]]:
     """Every row of a SELECT (or of an INSERT/UPDATE ... RETURNING), as dicts."""
     params = params or {}
-    inline, dialect = await _inline(s)
-    plan = _plan(stmt, params.keys(), dialect) if inline is not None else None
-    if inline is None or plan is None:
-        conn = await s.connection()
-        result = await conn.execute(stmt, dict(params))
+    target, plan = await _planned(s, stmt, params.keys())
+    if plan is None:
+        result = await _sqlalchemy(s, stmt, dict(params))
         return [dict(row) for row in result.mappings()]
-    await inline.before(plan.sql)
-    raw = inline.raw.execute(plan.sql, plan.params(params)).fetchall()
-    await inline.after()
+    inline = target.inline
+    if inline is not None:
+        await inline.before(plan.sql)
+        raw = inline.raw.execute(plan.sql, plan.params(params)).fetchall()
+        await inline.after()
+    else:
+        try:
+            raw = await target.pg.fetch(plan.sql, *plan.params(params))
+        except Exception as exc:
+            raise _integrity(exc, plan.sql) from exc
     return [plan.row(row) for row in raw]
 
 
@@ -142,29 +199,39 @@ async def first(
 
 async def run(s: AsyncSession, stmt: Executable, params: Mapping[str, Any]) -> int:
     """An INSERT/UPDATE/DELETE without RETURNING; the number of rows it touched."""
-    inline, dialect = await _inline(s)
-    plan = _plan(stmt, params.keys(), dialect) if inline is not None else None
-    if inline is None or plan is None:
-        conn = await s.connection()
-        return int((await conn.execute(stmt, dict(params))).rowcount)
-    await inline.before(plan.sql)
-    count = inline.raw.execute(plan.sql, plan.params(params)).rowcount
-    await inline.after()
-    return int(count)
+    target, plan = await _planned(s, stmt, params.keys())
+    if plan is None:
+        return int((await _sqlalchemy(s, stmt, dict(params))).rowcount)
+    inline = target.inline
+    if inline is not None:
+        await inline.before(plan.sql)
+        count = inline.raw.execute(plan.sql, plan.params(params)).rowcount
+        await inline.after()
+        return int(count)
+    try:
+        status: str = await target.pg.execute(plan.sql, *plan.params(params))
+    except Exception as exc:
+        raise _integrity(exc, plan.sql) from exc
+    last = status.rsplit(" ", 1)[-1]  # "UPDATE 1", "INSERT 0 1"
+    return int(last) if last.isdigit() else -1
 
 
 async def run_many(s: AsyncSession, stmt: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
     """One statement for many rows (all with the same keys): a multi-row INSERT."""
     if not rows:
         return
-    inline, dialect = await _inline(s)
     keys = rows[0].keys()
-    same_keys = all(row.keys() == keys for row in rows)
-    plan = _plan(stmt, keys, dialect) if inline is not None and same_keys else None
-    if inline is None or plan is None:
-        conn = await s.connection()
-        await conn.execute(stmt, [dict(row) for row in rows])
+    target, plan = await _planned(s, stmt, keys)
+    if plan is None or not all(row.keys() == keys for row in rows):
+        await _sqlalchemy(s, stmt, [dict(row) for row in rows])
         return
-    await inline.before(plan.sql)
-    inline.raw.executemany(plan.sql, [plan.params(row) for row in rows])
-    await inline.after()
+    inline = target.inline
+    if inline is not None:
+        await inline.before(plan.sql)
+        inline.raw.executemany(plan.sql, [plan.params(row) for row in rows])
+        await inline.after()
+        return
+    try:
+        await target.pg.executemany(plan.sql, [plan.params(row) for row in rows])
+    except Exception as exc:
+        raise _integrity(exc, plan.sql) from exc
