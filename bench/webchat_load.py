@@ -115,6 +115,9 @@ async def serve_full(
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
+    from contactcenter.runtime import tune_gc
+
+    tune_gc()  # as `contactcenter serve` does
     print("READY", flush=True)
     await asyncio.Event().wait()
 
@@ -137,6 +140,9 @@ async def serve_echo(port: int) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
+    from contactcenter.runtime import tune_gc
+
+    tune_gc()  # the same process tuning as the full server, for a fair ratio
     print("READY", flush=True)
     await asyncio.Event().wait()
 

@@ -65,7 +65,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from contactcenter.app import create_app
     from contactcenter.logs import setup_logging
+    from contactcenter.runtime import tune_gc
 
+    tune_gc()
     settings = _settings(args, demo=True if args.demo else None)
     if settings.demo:
         settings = demo_settings(settings)
