@@ -21,12 +21,13 @@ falls back to SQLAlchemy.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import CursorResult, Dialect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -73,7 +74,7 @@ def _plan(stmt: Executable, keys: Collection[str], dialect: Dialect) -> _Plan | 
         return _plans[key]
     try:
         plan: _Plan | None = _compile(stmt, keys, dialect)
-    except _Fallback:
+    except Exception:  # _Fallback, or a type whose processors need a live cursor
         plan = None
     _plans[key] = plan
     _pinned.append(stmt)
@@ -134,6 +135,12 @@ async def _target(s: AsyncSession) -> _Target:
     return target
 
 
+def _sqlite_error(exc: sqlite3.Error, sql: str) -> Exception:
+    """sqlite3's errors as SQLAlchemy's (IntegrityError, OperationalError...), as the
+    rest of the code, which catches SQLAlchemy's, would have got them."""
+    return DBAPIError.instance(sql, None, exc, sqlite3.Error)
+
+
 def _integrity(exc: Exception, sql: str) -> Exception:
     """asyncpg's constraint errors as SQLAlchemy's, which callers retry on."""
     import asyncpg  # type: ignore[import-untyped]  # only reached with asyncpg in use
@@ -179,8 +186,11 @@ async def fetch(
         return [dict(row) for row in result.mappings()]
     inline = target.inline
     if inline is not None:
-        await inline.before(plan.sql)
-        raw = inline.raw.execute(plan.sql, plan.params(params)).fetchall()
+        try:
+            await inline.before(plan.sql)
+            raw = inline.raw.execute(plan.sql, plan.params(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise _sqlite_error(exc, plan.sql) from exc
         await inline.after()
     else:
         try:
@@ -204,8 +214,11 @@ async def run(s: AsyncSession, stmt: Executable, params: Mapping[str, Any]) -> i
         return int((await _sqlalchemy(s, stmt, dict(params))).rowcount)
     inline = target.inline
     if inline is not None:
-        await inline.before(plan.sql)
-        count = inline.raw.execute(plan.sql, plan.params(params)).rowcount
+        try:
+            await inline.before(plan.sql)
+            count = inline.raw.execute(plan.sql, plan.params(params)).rowcount
+        except sqlite3.Error as exc:
+            raise _sqlite_error(exc, plan.sql) from exc
         await inline.after()
         return int(count)
     try:
@@ -221,14 +234,21 @@ async def run_many(s: AsyncSession, stmt: Executable, rows: Sequence[Mapping[str
     if not rows:
         return
     keys = rows[0].keys()
+    if not all(row.keys() == keys for row in rows):
+        for row in rows:  # one statement cannot serve rows with different columns
+            await _sqlalchemy(s, stmt, dict(row))
+        return
     target, plan = await _planned(s, stmt, keys)
-    if plan is None or not all(row.keys() == keys for row in rows):
+    if plan is None:
         await _sqlalchemy(s, stmt, [dict(row) for row in rows])
         return
     inline = target.inline
     if inline is not None:
-        await inline.before(plan.sql)
-        inline.raw.executemany(plan.sql, [plan.params(row) for row in rows])
+        try:
+            await inline.before(plan.sql)
+            inline.raw.executemany(plan.sql, [plan.params(row) for row in rows])
+        except sqlite3.Error as exc:
+            raise _sqlite_error(exc, plan.sql) from exc
         await inline.after()
         return
     try:
