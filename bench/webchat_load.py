@@ -8,9 +8,9 @@ Each visitor is a python-socketio ``AsyncClient`` over WebSocket. Messages are
 offered at a fixed total rate (``--rate``, round-robin over the visitors),
 whatever the answers do: an open loop, so a slow server shows up as latency
 instead of quietly lowering the load. Every measured message went through the
-full path: socket -> Router.handle (store, knowledge-base answer, outbox row,
-commit) -> ack -> dispatcher -> channel.send -> socket; the time is from send
-to the bot's answer. The server runs in a subprocess (the app from
+full path: socket -> Router.handle (knowledge-base answer, store the question
+and the answer, commit) -> the channel emits the answer, acks -> socket; the
+time is from send to the bot's answer. The server runs in a subprocess (the app from
 ``create_app`` with the web chat channel and the quick start's demo knowledge
 base, or an instant stub with ``--stub-answerer``; SQLite in a temporary
 directory unless ``--database-url`` names PostgreSQL), so its CPU time is its own.
