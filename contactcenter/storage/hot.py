@@ -66,12 +66,17 @@ class _Plan:
 
 _plans: dict[tuple[int, str, frozenset[str]], _Plan | None] = {}
 _pinned: list[Executable] = []  # keeps planned statements alive, so their ids stay theirs
+#: Plans are for module-level statements (a few dozen). A caller that builds a new
+#: statement per call would grow the cache for ever: past this many, SQLAlchemy runs it.
+MAX_PLANS = 512
 
 
 def _plan(stmt: Executable, keys: Collection[str], dialect: Dialect) -> _Plan | None:
     key = (id(stmt), dialect.name, frozenset(keys))
     if key in _plans:
         return _plans[key]
+    if len(_plans) >= MAX_PLANS:
+        return None
     try:
         plan: _Plan | None = _compile(stmt, keys, dialect)
     except Exception:  # _Fallback, or a type whose processors need a live cursor

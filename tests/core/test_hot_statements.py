@@ -559,3 +559,19 @@ async def test_a_type_the_fast_path_cannot_process_falls_back(db: Database) -> N
         await warm_up(s)
         assert await hot.fetch(s, stmt) == [{"x": 1.5}]
         assert await hot.fetch(s, stmt) == [{"x": 1.5}]
+
+
+async def test_statements_built_per_call_stop_being_planned_past_the_cap(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller that builds a new statement object per call must not grow the plan
+    cache for ever: past MAX_PLANS the statement simply runs through SQLAlchemy."""
+    monkeypatch.setattr(hot, "_plans", {})
+    monkeypatch.setattr(hot, "_pinned", [])
+    monkeypatch.setattr(hot, "MAX_PLANS", 5)
+    async with db.transaction() as s:
+        await warm_up(s)
+        for n in range(20):
+            stmt = select(literal(n).label("n"))  # a new object each time
+            assert await hot.fetch(s, stmt) == [{"n": n}]
+    assert len(hot._plans) <= 5
