@@ -41,13 +41,15 @@ async def recipient_of(s: AsyncSession, conv: AnyConversation) -> str | None:
 
 
 @contextlib.contextmanager
-def replies_to_caller(s: AsyncSession) -> Iterator[list[OutboundMessage]]:
-    """Within this block, replies on the conversation's own channel are not queued in
-    the outbox but collected in the yielded list, for the channel to send itself
+def replies_to_caller(s: AsyncSession, channel: str) -> Iterator[list[OutboundMessage]]:
+    """Within this block, replies to conversations on ``channel`` are not queued in
+    the outbox but collected in the yielded list, for that channel to send itself
     after the commit (``InboundMessage.replies_in_result``). Saves the outbox's
-    claim, read and "sent" mark: a third of a web chat message's database work."""
+    claim, read and "sent" mark: a third of a web chat message's database work.
+    Replies on any other channel (a conversation the message joined elsewhere) still
+    go through the outbox."""
     replies: list[OutboundMessage] = []
-    s.info[_DIRECT] = replies
+    s.info[_DIRECT] = (channel, replies)
     try:
         yield replies
     finally:
@@ -111,9 +113,9 @@ class DeliveryWriter:
             },
         )
         conv.updated_at = now
-        direct: list[OutboundMessage] | None = s.info.get(_DIRECT)
-        if direct is not None:
-            direct.append(
+        direct: tuple[str, list[OutboundMessage]] | None = s.info.get(_DIRECT)
+        if direct is not None and direct[0] == conv.channel:
+            direct[1].append(
                 OutboundMessage(
                     delivery_id=0,
                     message_id=message_id,

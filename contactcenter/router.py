@@ -210,7 +210,7 @@ class Router:
         inbound = _Inbound(message_id, msg.text, attachments)
         replies: list[OutboundMessage] = []
         if msg.replies_in_result:
-            with replies_to_caller(s) as replies:
+            with replies_to_caller(s, msg.sender.channel) as replies:
                 bot_ids, escalated = await self._decide(s, conv, msg, inbound, answer, how)
         else:
             bot_ids, escalated = await self._decide(s, conv, msg, inbound, answer, how)

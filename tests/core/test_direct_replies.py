@@ -316,3 +316,42 @@ async def test_the_services_router_wakes_the_dispatcher(services: Services) -> N
     assert wakes.count == 0
     await services.router.handle(msg("s-2", "returns?", sender="bob", direct=False))
     assert wakes.count == 1
+
+
+async def test_a_reply_on_another_channels_conversation_still_goes_through_the_outbox(
+    services: Services,
+) -> None:
+    """A message that joins the customer's conversation on another channel: the bot's
+    reply belongs to that channel, so it is queued for it, not handed back."""
+    services.set_answerer(AlwaysAnswers())
+    first = await services.router.handle(
+        InboundMessage(
+            channel_message_id="x-1",
+            sender=Address("api", "alice-api"),
+            text="how do I return a jacket",
+            email="alice@example.com",
+            verified=True,
+        )
+    )
+    assert not first.replies
+    second = await services.router.handle(
+        InboundMessage(
+            channel_message_id="x-2",
+            sender=Address("webchat", "user:alice"),
+            text="how do I return a jacket",
+            email="alice@example.com",
+            verified=True,
+            conversation_id=first.conversation_id,
+            replies_in_result=True,
+        )
+    )
+    assert second.customer_id == first.customer_id
+    assert second.conversation_id == first.conversation_id
+    assert second.status == S.BOT and len(second.bot_message_ids) == 1
+    assert second.replies == ()
+    queued = {
+        d.message_id: d.target
+        for d in await deliveries(services, first.conversation_id)
+        if d.kind == "message"
+    }
+    assert queued[second.bot_message_ids[0]] == "api"
