@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlmodel import col, select
-
 from contactcenter.answerer import Answer, Suggestion
 from contactcenter.domain import (
     Address,
@@ -24,7 +22,7 @@ from contactcenter.domain import (
 )
 from contactcenter.router import BotTexts, Router
 from contactcenter.services import Services
-from contactcenter.storage.models import Delivery, Message
+from tests.stored import deliveries_of, messages_of
 
 S = ConversationStatus
 HANDOVER = BotTexts().handover
@@ -86,27 +84,6 @@ def router_for(
     )
 
 
-async def stored_messages(services: Services, conversation_id: int) -> list[Message]:
-    async with services.db.session() as s:
-        return list(
-            (
-                await s.exec(
-                    select(Message)
-                    .where(Message.conversation_id == conversation_id)
-                    .order_by(col(Message.id))
-                )
-            ).all()
-        )
-
-
-async def deliveries(services: Services, conversation_id: int | None = None) -> list[Delivery]:
-    async with services.db.session() as s:
-        query = select(Delivery).order_by(col(Delivery.id))
-        if conversation_id is not None:
-            query = query.where(Delivery.conversation_id == conversation_id)
-        return list((await s.exec(query)).all())
-
-
 # -- 1. replies in the result instead of the outbox --------------------------------------
 
 
@@ -118,7 +95,7 @@ async def test_answer_comes_back_in_the_result_and_not_in_the_outbox(
     assert result.status == S.BOT and not result.duplicate and not result.escalated
 
     (reply,) = result.replies
-    rows = await stored_messages(services, result.conversation_id)
+    rows = await messages_of(services, result.conversation_id)
     assert [m.author_kind for m in rows] == ["customer", "bot"]
     bot = rows[1]
     assert result.bot_message_ids == (bot.id,)
@@ -134,17 +111,17 @@ async def test_answer_comes_back_in_the_result_and_not_in_the_outbox(
     assert reply.created_at is not None and reply.created_at.tzinfo is not None
     assert reply.created_at == as_utc(bot.created_at)
 
-    assert await deliveries(services) == []
+    assert await deliveries_of(services) == []
 
 
 async def test_without_the_flag_the_answer_goes_through_the_outbox(services: Services) -> None:
     services.set_answerer(AlwaysAnswers())
     result = await services.router.handle(msg("q-1", "how do I return a jacket", direct=False))
     assert result.replies == ()
-    rows = await stored_messages(services, result.conversation_id)
+    rows = await messages_of(services, result.conversation_id)
     bot = rows[-1]
     assert bot.author_kind == "bot" and result.bot_message_ids == (bot.id,)
-    (delivery,) = await deliveries(services, result.conversation_id)
+    (delivery,) = await deliveries_of(services, result.conversation_id)
     assert delivery.kind == "message" and delivery.target == "api"
     assert delivery.message_id == bot.id and delivery.recipient == "alice"
     assert delivery.status == "pending"
@@ -161,11 +138,11 @@ async def test_escalation_puts_the_handover_in_the_result_and_still_tells_the_de
     (reply,) = result.replies
     assert reply.text == HANDOVER and reply.delivery_id == 0
     assert reply.author_kind == AuthorKind.BOT
-    rows = await stored_messages(services, result.conversation_id)
+    rows = await messages_of(services, result.conversation_id)
     assert rows[-1].author_kind == "bot" and rows[-1].id == reply.message_id
     assert reply.created_at == as_utc(rows[-1].created_at)
 
-    rows_out = await deliveries(services, result.conversation_id)
+    rows_out = await deliveries_of(services, result.conversation_id)
     assert [(d.kind, d.target) for d in rows_out] == [("desk", "slack")]
     assert rows_out[0].payload["kind"] == "escalated"
     assert all(d.message_id != reply.message_id for d in rows_out)
@@ -178,7 +155,7 @@ async def test_escalation_on_the_default_services_has_no_desk_and_no_delivery(
     result = await services.router.handle(msg("h-1", "I want to talk to a human"))
     assert result.escalated
     assert [r.text for r in result.replies] == [HANDOVER]
-    assert await deliveries(services) == []
+    assert await deliveries_of(services) == []
 
 
 async def test_a_resent_message_returns_no_replies(services: Services) -> None:
@@ -188,9 +165,9 @@ async def test_a_resent_message_returns_no_replies(services: Services) -> None:
     again = await services.router.handle(msg("dup-1", "how do I return a jacket"))
     assert again.duplicate and again.message_id == first.message_id
     assert again.replies == () and again.bot_message_ids == ()
-    rows = await stored_messages(services, first.conversation_id)
+    rows = await messages_of(services, first.conversation_id)
     assert [m.author_kind for m in rows] == ["customer", "bot"]
-    assert await deliveries(services) == []
+    assert await deliveries_of(services) == []
 
 
 async def test_a_message_in_a_human_owned_conversation_gets_no_reply(
@@ -203,9 +180,9 @@ async def test_a_message_in_a_human_owned_conversation_gets_no_reply(
     assert later.conversation_id == escalated.conversation_id
     assert later.status.human_owned and not later.escalated
     assert later.replies == () and later.bot_message_ids == ()
-    rows = await stored_messages(services, later.conversation_id)
+    rows = await messages_of(services, later.conversation_id)
     assert [m.author_kind for m in rows] == ["customer", "bot", "customer"]
-    kinds = [d.payload["kind"] for d in await deliveries(services, later.conversation_id)]
+    kinds = [d.payload["kind"] for d in await deliveries_of(services, later.conversation_id)]
     assert kinds == ["escalated", "customer_message"]
 
     # Also once an agent answered and waits for the customer: the customer's reply
@@ -225,7 +202,7 @@ async def test_feedback_yes_replies_in_the_result_and_queues_the_resolved_event(
     assert yes.conversation_id == first.conversation_id and yes.status == S.RESOLVED
     (reply,) = yes.replies
     assert reply.text == BotTexts().glad and reply.message_id in yes.bot_message_ids
-    (event,) = await deliveries(services, yes.conversation_id)
+    (event,) = await deliveries_of(services, yes.conversation_id)
     assert event.kind == "event" and event.payload["kind"] == "resolved"
 
 
@@ -246,7 +223,7 @@ async def test_handle_many_returns_each_messages_own_replies(services: Services)
     assert bob.replies == ()
     assert [r.text for r in cid.replies] == [HANDOVER]
     assert [r.message_id for r in ann.replies] == list(ann.bot_message_ids)
-    rows = await deliveries(services)
+    rows = await deliveries_of(services)
     assert [(d.conversation_id, d.message_id) for d in rows] == [
         (bob.conversation_id, bob.bot_message_ids[0])
     ]
@@ -273,7 +250,7 @@ async def test_wake_only_after_a_transaction_that_queued_deliveries(services: Se
 
     await router.handle(msg("w-4", "yes", sender="ann"))  # resolves: queues an event
     assert wakes.count == 2
-    assert len(await deliveries(services)) == 2
+    assert len(await deliveries_of(services)) == 2
 
 
 async def test_wake_after_an_escalation_that_queued_a_desk_notification(
@@ -302,7 +279,7 @@ async def test_wake_for_a_shared_transaction_only_when_one_of_them_queued(
         ]
     )
     assert wakes.count >= 1
-    assert len(await deliveries(services)) == 1
+    assert len(await deliveries_of(services)) == 1
 
 
 async def test_the_services_router_wakes_the_dispatcher(services: Services) -> None:
@@ -351,7 +328,7 @@ async def test_a_reply_on_another_channels_conversation_still_goes_through_the_o
     assert second.replies == ()
     queued = {
         d.message_id: d.target
-        for d in await deliveries(services, first.conversation_id)
+        for d in await deliveries_of(services, first.conversation_id)
         if d.kind == "message"
     }
     assert queued[second.bot_message_ids[0]] == "api"

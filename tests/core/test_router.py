@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from contactcenter.answerer import Answer, Suggestion
 from contactcenter.domain import (
@@ -16,7 +16,8 @@ from contactcenter.domain import (
     utcnow,
 )
 from contactcenter.services import Services
-from contactcenter.storage.models import Conversation, Delivery, Event, Message
+from contactcenter.storage.models import Conversation, Event
+from tests.stored import deliveries_of, messages_of
 
 S = ConversationStatus
 
@@ -59,32 +60,6 @@ def msg(
     mid: str, text: str, sender: str = "alice", channel: str = "api", **kw: object
 ) -> InboundMessage:
     return InboundMessage(channel_message_id=mid, sender=Address(channel, sender), text=text, **kw)  # type: ignore[arg-type]
-
-
-async def messages_of(services: Services, conversation_id: int) -> list[Message]:
-    async with services.db.session() as s:
-        return list(
-            (
-                await s.exec(
-                    select(Message)
-                    .where(Message.conversation_id == conversation_id)
-                    .order_by(col(Message.id))
-                )
-            ).all()
-        )
-
-
-async def deliveries_of(services: Services, conversation_id: int) -> list[Delivery]:
-    async with services.db.session() as s:
-        return list(
-            (
-                await s.exec(
-                    select(Delivery)
-                    .where(Delivery.conversation_id == conversation_id)
-                    .order_by(col(Delivery.id))
-                )
-            ).all()
-        )
 
 
 async def test_confident_answer_is_sent_and_asks_for_feedback(services: Services) -> None:

@@ -10,41 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlmodel import col, select
 from webchat_support import ARTICLE_URL, RESET_ANSWER, Chat, texts
 
 from contactcenter.router import BotTexts
-from contactcenter.storage.models import Delivery, Message
+from tests.stored import deliveries_of, messages_of
 
 
 def is_bot(d: Any) -> bool:
     return isinstance(d, dict) and d.get("author") == "bot"
-
-
-async def deliveries_of(chat: Chat, conversation_id: int) -> list[Delivery]:
-    async with chat.services.db.session() as s:
-        return list(
-            (
-                await s.exec(
-                    select(Delivery)
-                    .where(Delivery.conversation_id == conversation_id)
-                    .order_by(col(Delivery.id))
-                )
-            ).all()
-        )
-
-
-async def stored(chat: Chat, conversation_id: int) -> list[Message]:
-    async with chat.services.db.session() as s:
-        return list(
-            (
-                await s.exec(
-                    select(Message)
-                    .where(Message.conversation_id == conversation_id)
-                    .order_by(col(Message.id))
-                )
-            ).all()
-        )
 
 
 async def test_answer_reaches_every_tab_and_history_without_a_delivery(chat: Chat) -> None:
@@ -72,11 +45,11 @@ async def test_answer_reaches_every_tab_and_history_without_a_delivery(chat: Cha
     mine = await tab2.wait_for("message", lambda d: d["author"] == "customer", within=20)
     assert mine["id"] == ack["id"] and mine["client_id"] == "direct-1"
 
-    rows = await stored(chat, cid)
+    rows = await messages_of(chat.services, cid)
     assert [m.author_kind for m in rows] == ["customer", "bot"]
     assert rows[1].id == bot["id"] and rows[1].text == bot["text"]
     # Emitted by the handler: the outbox never saw it.
-    assert await deliveries_of(chat, cid) == []
+    assert await deliveries_of(chat.services, cid) == []
 
     # A tab that reconnects with the last id it saw before the answer gets it in history,
     # in exactly the shape the live event had (stored time included).
@@ -99,7 +72,7 @@ async def test_handover_is_emitted_directly_too(chat: Chat) -> None:
     assert handover["conversation_id"] == ack["conversation_id"]
     await chat.settle()
     assert [
-        d for d in await deliveries_of(chat, ack["conversation_id"]) if d.kind == "message"
+        d for d in await deliveries_of(chat.services, ack["conversation_id"]) if d.kind == "message"
     ] == []
     # The conversation is human-owned now: the next message gets no bot reply.
     await v.send("How do I reset my password?")
@@ -153,7 +126,7 @@ async def test_a_failed_emit_is_handed_to_the_outbox_and_delivered(
     assert passed == [bot]
 
     await chat.settle(within=30)
-    (delivery,) = await deliveries_of(chat, cid)
+    (delivery,) = await deliveries_of(chat.services, cid)
     assert delivery.kind == "message" and delivery.target == "webchat"
     assert delivery.message_id == bot["id"] and delivery.status == "sent"
     assert delivery.payload["actions"] == ["yes", "no", "human"]
@@ -162,7 +135,7 @@ async def test_a_failed_emit_is_handed_to_the_outbox_and_delivered(
 
     # Nothing lost, nothing doubled.
     assert len([m for m in v.of("message") if is_bot(m)]) == 1
-    rows = await stored(chat, cid)
+    rows = await messages_of(chat.services, cid)
     assert [m.author_kind for m in rows] == ["customer", "bot"]
     back = await chat.visitor({"visitor_token": v.token, "last_id": ack["id"]})
     assert (await back.wait_for("history", within=20))["messages"] == [bot]
@@ -172,4 +145,4 @@ async def test_a_failed_emit_is_handed_to_the_outbox_and_delivered(
     second = await v.wait_for("message", is_bot, within=20, count=2)
     assert second["id"] > ack2["id"]
     await chat.settle()
-    assert len(await deliveries_of(chat, cid)) == 1
+    assert len(await deliveries_of(chat.services, cid)) == 1

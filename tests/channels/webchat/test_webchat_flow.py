@@ -4,23 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import select
 from webchat_support import ARTICLE_URL, RESET_ANSWER, Chat, texts
 
-from contactcenter.storage.models import Conversation, Event, Identity, Message
-
-
-async def stored(chat: Chat, conversation_id: int) -> list[Message]:
-    async with chat.services.db.session() as s:
-        return list(
-            (
-                await s.exec(
-                    select(Message)
-                    .where(Message.conversation_id == conversation_id)
-                    .order_by(col(Message.id))
-                )
-            ).all()
-        )
+from contactcenter.storage.models import Conversation, Event, Identity
+from tests.stored import messages_of
 
 
 async def test_new_visitor_gets_a_session_and_the_bot_answers(chat: Chat) -> None:
@@ -44,7 +32,7 @@ async def test_new_visitor_gets_a_session_and_the_bot_answers(chat: Chat) -> Non
     assert [a["label"] for a in bot["actions"]] == ["Yes", "No", "Talk to a human"]
     assert bot["created_at"].endswith("+00:00")
 
-    rows = await stored(chat, ack["conversation_id"])
+    rows = await messages_of(chat.services, ack["conversation_id"])
     visitor_id = session["visitor_token"].split(".")[1]
     customer = rows[0]
     assert customer.id == ack["id"] and customer.author_kind == "customer"
@@ -172,7 +160,7 @@ async def test_a_resent_message_is_stored_once(chat: Chat) -> None:
     assert third["id"] == first["id"] and third["duplicate"] is True
 
     await chat.settle()
-    rows = await stored(chat, first["conversation_id"])
+    rows = await messages_of(chat.services, first["conversation_id"])
     assert [m.author_kind for m in rows] == ["customer", "bot"]
 
 
@@ -192,7 +180,7 @@ async def test_messages_of_one_client_and_of_several_tabs_keep_their_order(
     )
     assert len({a["conversation_id"] for a in acks}) == 1, "two tabs opened two conversations"
     cid = acks[0]["conversation_id"]
-    rows = [m for m in await stored(chat, cid) if m.author_kind == "customer"]
+    rows = [m for m in await messages_of(chat.services, cid) if m.author_kind == "customer"]
     one = [m.text for m in rows if m.text.startswith("one")]
     two = [m.text for m in rows if m.text.startswith("two")]
     assert one == [f"one {i} password" for i in range(5)]
