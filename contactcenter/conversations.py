@@ -170,24 +170,15 @@ async def attach(
     # A customer or identity created by this very message has no conversation yet.
     fresh = resolved.new_customer or (resolved.new_identity and msg.thread_key is None)
     if conv is None and not fresh:
-        if msg.thread_key is not None:
-            conv = await _load_row(
-                s,
-                db,
-                _LATEST_BY_THREAD,
-                customer_id=resolved.customer_id,
-                channel=msg.sender.channel,
-                thread_key=msg.thread_key,
-            )
-        else:
-            conv = await _load_row(
-                s,
-                db,
-                _LATEST_BY_IDENTITY,
-                customer_id=resolved.customer_id,
-                channel=msg.sender.channel,
-                identity_id=resolved.identity_id,
-            )
+        # Threaded channels continue the thread; the others, this identity's latest.
+        query, key = (
+            (_LATEST_BY_THREAD, {"thread_key": msg.thread_key})
+            if msg.thread_key is not None
+            else (_LATEST_BY_IDENTITY, {"identity_id": resolved.identity_id})
+        )
+        conv = await _load_row(
+            s, db, query, customer_id=resolved.customer_id, channel=msg.sender.channel, **key
+        )
     if conv is not None:
         if conv.status != Status.RESOLVED:
             return conv, "existing"

@@ -24,6 +24,7 @@ import ssl
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
+from functools import partial
 
 import aiosmtplib
 
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 RATE_WINDOW = timedelta(hours=1)
 
 # Builds the mail once the Message-ID is known: (domain, message_id) -> mail.
-Composer = Callable[[str, str], EmailMessage]
+Composer = Callable[..., EmailMessage]  # called with domain= and message_id=
 
 
 def classify_smtp_error(exc: Exception) -> DeliveryError:
@@ -84,17 +85,9 @@ class SmtpSender:
     async def send(self, out: OutboundMessage) -> str:
         """A bot's or an agent's reply."""
         box = await self.mailbox_for(out.conversation_id)
-
-        def compose(domain: str, mid: str) -> EmailMessage:
-            return compose_outbound(
-                out,
-                mailbox=box.address,
-                domain=domain,
-                brand=box.brand,
-                secret=self.secret,
-                message_id=mid,
-            )
-
+        compose = partial(
+            compose_outbound, out, mailbox=box.address, brand=box.brand, secret=self.secret
+        )
         return await self.deliver(
             delivery_id=out.delivery_id,
             conversation_id=out.conversation_id,
@@ -106,17 +99,9 @@ class SmtpSender:
 
     async def send_notice(self, notice: Notice, box: MailboxConfig) -> str:
         """A status notice ("your request was resolved"); always automated."""
-
-        def compose(domain: str, mid: str) -> EmailMessage:
-            return compose_notice(
-                notice,
-                mailbox=box.address,
-                domain=domain,
-                brand=box.brand,
-                secret=self.secret,
-                message_id=mid,
-            )
-
+        compose = partial(
+            compose_notice, notice, mailbox=box.address, brand=box.brand, secret=self.secret
+        )
         return await self.deliver(
             delivery_id=notice.delivery_id,
             conversation_id=notice.conversation_id,
@@ -152,7 +137,7 @@ class SmtpSender:
         domain = self.config.domain or box.domain
         mid = self.message_id(delivery_id, conversation_id, domain)
         try:
-            message = compose(domain, mid)
+            message = compose(domain=domain, message_id=mid)
         except ValueError as exc:
             raise DeliveryError(f"cannot compose the mail: {exc}", permanent=True) from exc
         try:

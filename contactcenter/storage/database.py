@@ -153,9 +153,9 @@ class Database:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """The readers' pragmas: the writer's, and a busy timeout (a reader in its own
+    thread may wait inside SQLite; the inline writer never does)."""
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    for pragma in (*_PRAGMAS, "PRAGMA busy_timeout=30000"):
+        cursor.execute(pragma)
     cursor.close()

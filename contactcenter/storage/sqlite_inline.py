@@ -143,23 +143,13 @@ class InlineConnection:
         self._since_yield = time.perf_counter()
         #: Truthy while open: SQLAlchemy's adapter checks it before commit/rollback.
         self._connection: sqlite3.Connection | None = raw
-        #: How often BEGIN IMMEDIATE found the lock taken (tests, diagnostics).
-        self.lock_waits = 0
 
     @property
     def isolation_level(self) -> str | None:
         return self.raw.isolation_level
 
-    @property
-    def in_transaction(self) -> bool:
-        return self.raw.in_transaction
-
     def cursor(self) -> _CursorContext:
         return _CursorContext(self)
-
-    async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        cursor = InlineCursor(self)
-        return await cursor.execute(sql, parameters)
 
     async def before(self, sql: str) -> None:
         """Take the write lock before the transaction's first statement, waiting politely."""
@@ -175,7 +165,6 @@ class InlineConnection:
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
-                self.lock_waits += 1
                 if time.monotonic() + delay > deadline:
                     raise
             await asyncio.sleep(delay)
