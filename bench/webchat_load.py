@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -286,10 +287,12 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_server(name: str, args: argparse.Namespace, schema: str | None) -> tuple[Any, int]:
+def start_server(
+    name: str, args: argparse.Namespace, schema: str | None, data_dir: str
+) -> tuple[Any, int]:
     port = free_port()
     cmd = [sys.executable, __file__, f"--serve-{name}", "--port", str(port)]
-    cmd += ["--data-dir", tempfile.mkdtemp(prefix="webchat-bench-")]
+    cmd += ["--data-dir", data_dir]
     if args.database_url:
         cmd += ["--database-url", args.database_url]
     if schema:
@@ -309,10 +312,12 @@ async def wait_ready(name: str, proc: Any) -> None:
 async def run_one(name: str, args: argparse.Namespace, schema: str | None) -> Result:
     procs: list[Any] = []
     ports: list[int] = []
+    data_dirs: list[str] = []
     try:
         # One process first (it migrates the database), then the others.
         for n in range(args.processes if name == "full" else 1):
-            proc, port = start_server(name, args, schema)
+            data_dirs.append(tempfile.mkdtemp(prefix="webchat-bench-"))
+            proc, port = start_server(name, args, schema, data_dirs[-1])
             procs.append(proc)
             ports.append(port)
             if n == 0:
@@ -380,6 +385,9 @@ async def run_one(name: str, args: argparse.Namespace, schema: str | None) -> Re
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(10)
+        for data_dir in data_dirs:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 async def make_schema(database_url: str | None) -> str | None:
@@ -411,7 +419,9 @@ async def drop_schema(database_url: str, schema: str) -> None:
 async def main_async(args: argparse.Namespace) -> None:
     schema = await make_schema(args.database_url)
     try:
-        results = [await run_one("full", args, schema), await run_one("echo", args, None)]
+        results = [await run_one("full", args, schema)]
+        if not args.no_echo:
+            results.append(await run_one("echo", args, None))
     finally:
         if schema:
             await drop_schema(args.database_url, schema)
@@ -429,6 +439,8 @@ async def main_async(args: argparse.Namespace) -> None:
     rows = [r.summary() for r in results]
     for row in rows:
         print(json.dumps(row))
+    if len(rows) < 2:
+        return
     full, echo = rows
     if full["cpu_ms_per_msg"] and echo["cpu_ms_per_msg"]:
         print(
@@ -458,6 +470,9 @@ def main() -> None:
         "--stub-answerer",
         action="store_true",
         help="answer instantly instead of searching the demo knowledge base",
+    )
+    p.add_argument(
+        "--no-echo", action="store_true", help="skip the echo server (when comparing changes)"
     )
     p.add_argument("--timeout", type=float, default=300.0, help="bound on the whole run (s)")
     p.add_argument("--database-url", default=None)
