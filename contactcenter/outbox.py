@@ -355,7 +355,7 @@ class Dispatcher:
                 await conn.execute(_SET_NATIVE_ID, natives)
         for x in sent:
             if x.kind == "message":
-                self.metrics.messages_out.labels(channel=x.target).inc()
+                self.metrics.child(self.metrics.messages_out, x.target).inc()
         self.wake()  # the next delivery of these conversations may now go
         return [None] * len(sent)
 
@@ -396,7 +396,7 @@ class Dispatcher:
                         "error": delivery.last_error,
                     },
                 )
-                self.metrics.deliveries_failed.labels(channel=delivery.target).inc()
+                self.metrics.child(self.metrics.deliveries_failed, delivery.target).inc()
             else:
                 delivery.status = "pending"
                 delay = self.policy.delay(delivery.attempts, retry_after=retry_after)

@@ -134,10 +134,10 @@ class Router:
 
     def _count(self, msg: InboundMessage, result: HandleResult, seconds: float) -> None:
         if result.duplicate:
-            self.metrics.duplicates.labels(channel=msg.sender.channel).inc()
+            self.metrics.child(self.metrics.duplicates, msg.sender.channel).inc()
         else:
-            self.metrics.messages_in.labels(channel=msg.sender.channel).inc()
-        self.metrics.router_latency.labels(channel=msg.sender.channel).observe(seconds)
+            self.metrics.child(self.metrics.messages_in, msg.sender.channel).inc()
+        self.metrics.child(self.metrics.router_latency, msg.sender.channel).observe(seconds)
 
     async def _handle_alone(self, item: tuple[InboundMessage, AnswerLike | None]) -> HandleResult:
         for attempt in range(3):
@@ -277,7 +277,7 @@ class Router:
                 return await self._escalate(s, conv, "answer_not_helpful", answer), True
         if answer is None:
             return [], False
-        _count_after_commit(s, self.metrics.bot_decisions.labels(decision=answer.decision))
+        _count_after_commit(s, self.metrics.child(self.metrics.bot_decisions, answer.decision))
         decision = Decision(answer.decision)
         suggestions = [_suggestion(x) for x in answer.suggestions[:3]]
         if decision == Decision.ANSWER and answer.text:
@@ -364,7 +364,7 @@ class Router:
         if self.writer.desks:  # the snapshot costs three queries; only desks read it
             snapshot = await conversation_snapshot(s, conv)
             self.writer.desk(s, conv, "escalated", {"reason": reason, "conversation": snapshot})
-        _count_after_commit(s, self.metrics.escalations.labels(reason=reason))
+        _count_after_commit(s, self.metrics.child(self.metrics.escalations, reason))
         return [bot]
 
 

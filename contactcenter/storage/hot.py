@@ -32,6 +32,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contactcenter.storage import fast_types
 from contactcenter.storage.sqlite_inline import InlineConnection
 
 _KEY = "contactcenter.hot"
@@ -64,7 +65,9 @@ class _Plan:
         }
 
 
-_plans: dict[tuple[int, str, frozenset[str]], _Plan | None] = {}
+#: Keyed by the parameter names in the caller's order (a tuple hashes faster than a
+#: set is built); each call site passes its dict in one order, so this adds no entries.
+_plans: dict[tuple[int, str, tuple[str, ...]], _Plan | None] = {}
 _pinned: list[Executable] = []  # keeps planned statements alive, so their ids stay theirs
 #: Plans are for module-level statements (a few dozen). A caller that builds a new
 #: statement per call would grow the cache for ever: past this many, SQLAlchemy runs it.
@@ -72,7 +75,7 @@ MAX_PLANS = 512
 
 
 def _plan(stmt: Executable, keys: Collection[str], dialect: Dialect) -> _Plan | None:
-    key = (id(stmt), dialect.name, frozenset(keys))
+    key = (id(stmt), dialect.name, tuple(keys))
     if key in _plans:
         return _plans[key]
     if len(_plans) >= MAX_PLANS:
@@ -95,7 +98,7 @@ def _compile(stmt: Executable, keys: Collection[str], dialect: Dialect) -> _Plan
     sources: list[tuple[str | None, Any, Processor]] = []
     for name in compiled.positiontup:
         bind = compiled.binds[name]
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        process = fast_types.bind_processor(bind.type, dialect)
         if name in keys:
             sources.append((name, None, process))
         elif bind.key in keys:
@@ -110,7 +113,7 @@ def _compile(stmt: Executable, keys: Collection[str], dialect: Dialect) -> _Plan
     if exported is not None:
         for name, column in exported.items():
             columns.append(name)
-            results.append(column.type.dialect_impl(dialect).result_processor(dialect, None))
+            results.append(fast_types.result_processor(column.type, dialect))
         if len(set(columns)) != len(columns):
             raise _Fallback
     return _Plan(sql, tuple(sources), tuple(columns), tuple(results))

@@ -25,7 +25,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from contactcenter.storage import hot
 
 _QUEUE_KEY = "contactcenter.queued_rows"
-_Defaults = tuple[dict[str, Any], dict[str, Callable[[], Any]]]
+#: Per model: constant defaults, default factories, and every column name.
+_Defaults = tuple[dict[str, Any], dict[str, Callable[[], Any]], frozenset[str]]
 _defaults_cache: dict[type[SQLModel], _Defaults] = {}
 
 
@@ -47,7 +48,8 @@ def _defaults(model: type[SQLModel]) -> _Defaults:
                 factories[name] = field.default_factory  # type: ignore[assignment]
             elif field.default is not PydanticUndefined:
                 constants[name] = field.default
-        cached = _defaults_cache[model] = (constants, factories)
+        names = frozenset(model.model_fields)
+        cached = _defaults_cache[model] = (constants, factories, names)
     return cached
 
 
@@ -65,14 +67,14 @@ def _insert(table: Table, *, returning_id: bool) -> Insert:
 
 def new_row(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
     """``values`` completed with the model's defaults; unknown columns are a bug, so raise."""
-    constants, factories = _defaults(model)
+    constants, factories, names = _defaults(model)
     row = dict(constants)
     for name, factory in factories.items():
         if name not in values:
             row[name] = factory()
     row.update(values)
-    unknown = row.keys() - model.model_fields.keys()
-    if unknown:
+    if not names.issuperset(row):
+        unknown = row.keys() - names
         raise TypeError(f"{model.__name__} has no column(s) {sorted(unknown)}")
     return row
 
