@@ -53,13 +53,16 @@ def _utc_to_sqlite_text(value: datetime) -> str:
     """SQLModel's check (aware datetimes only), then SQLite's text: UTC, no offset."""
     if not isinstance(value, datetime):
         raise TypeError("SQLite DateTime type only accepts Python datetime objects as input.")
-    if value.utcoffset() is None:
-        raise ValueError(
-            "Datetime values must have timezone information. "
-            "Use datetime.now(timezone.utc), or annotate the field with "
-            "NaiveDatetime for naive storage."
-        )
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        if value.utcoffset() is None:
+            raise ValueError(
+                "Datetime values must have timezone information. "
+                "Use datetime.now(timezone.utc), or annotate the field with "
+                "NaiveDatetime for naive storage."
+            )
+        value = value.astimezone(UTC)
+    # "YYYY-MM-DD HH:MM:SS.ffffff" is always 26 characters; the "+00:00" after it goes.
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _sqlite_text_to_utc(value: str | None) -> datetime | None:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import Insert, Integer, Table, insert
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -57,9 +57,15 @@ _inserts: dict[tuple[Table, bool], Insert] = {}
 
 
 def _insert(table: Table, *, returning_id: bool) -> Insert:
-    """One statement object per table, so the hot path compiles it once (hot.py)."""
+    """One statement object per table, so the hot path compiles it once (hot.py).
+
+    Every model's key is ``id INTEGER PRIMARY KEY``: on SQLite that is the rowid,
+    which ``hot.insert_id`` reads instead of using RETURNING."""
     stmt = _inserts.get((table, returning_id))
     if stmt is None:
+        key = table.c.get("id")
+        if key is None or list(table.primary_key) != [key] or not isinstance(key.type, Integer):
+            raise TypeError(f"{table.name}: rows here need an integer primary key 'id'")
         stmt = insert(table).returning(table.c.id) if returning_id else insert(table)
         _inserts[table, returning_id] = stmt
     return stmt
@@ -84,9 +90,10 @@ async def insert_returning_id(
 ) -> tuple[int, dict[str, Any]]:
     """Insert one row now (its id is needed at once); returns (id, the full row)."""
     row = new_row(model, values)
-    returned = await hot.first(session, _insert(table_of(model), returning_id=True), row)
-    assert returned is not None
-    new_id = int(returned["id"])
+    table = table_of(model)
+    new_id = await hot.insert_id(
+        session, _insert(table, returning_id=False), _insert(table, returning_id=True), row
+    )
     row["id"] = new_id
     return new_id, row
 

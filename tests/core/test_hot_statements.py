@@ -266,7 +266,9 @@ async def test_a_message_inserted_raw_is_stored_as_sqlalchemy_stores_it(db: Data
     async with db.transaction() as s:
         await warm_up(s)
         new_id, row = await rows.insert_returning_id(s, Message, values)
-        assert_fast_path(db, s, rows._insert(_messages, returning_id=True), row.keys() - {"id"})
+        # SQLite: the plain INSERT and the rowid; PostgreSQL: INSERT ... RETURNING.
+        inserted = rows._insert(_messages, returning_id=not db.is_sqlite)
+        assert_fast_path(db, s, inserted, row.keys() - {"id"})
         # The same row, inserted by SQLAlchemy on the same transaction's connection.
         conn = await s.connection()
         same = (
@@ -296,6 +298,40 @@ async def test_a_message_inserted_raw_is_stored_as_sqlalchemy_stores_it(db: Data
             await fast_fetch(db, _MESSAGE_BY_ID, {"mid": message_id}),
             await sqlalchemy_fetch(db, _MESSAGE_BY_ID, {"mid": message_id}),
         )
+
+
+async def test_inserted_ids_are_the_stored_rows_ids_without_returning_on_sqlite(
+    db: Database,
+) -> None:
+    """The id comes back from the driver (SQLite's rowid, PostgreSQL's RETURNING),
+    matches the row stored, and keeps counting up when SQLAlchemy inserts in between."""
+    ids = await seeded(db)
+    conv = ids["conversation"]
+    statements: list[str] = []
+    got: list[int] = []
+    async with db.transaction() as s:
+        await warm_up(s)
+        target = s.info[hot._KEY]
+        if target.inline is not None:
+            target.inline.raw.set_trace_callback(statements.append)
+        for n in range(3):
+            new_id, _ = await rows.insert_returning_id(
+                s, Message, message_values(conv, f"id-{n}", text=f"text {n}")
+            )
+            got.append(new_id)
+            conn = await s.connection()  # SQLAlchemy's own insert, between two of ours
+            await conn.execute(
+                insert(_messages), rows.new_row(Message, message_values(conv, f"sa-{n}"))
+            )
+        if target.inline is not None:
+            target.inline.raw.set_trace_callback(None)
+    assert got == sorted(got) and len(set(got)) == 3
+    for n, message_id in enumerate(got):
+        stored = await sqlalchemy_fetch(db, _MESSAGE_BY_ID, {"mid": message_id})
+        assert stored[0]["text"] == f"text {n}"
+    if db.is_sqlite:
+        ours = [sql for sql in statements if "'id-" in sql]  # traced with the values bound
+        assert len(ours) == 3 and not any("RETURNING" in sql for sql in ours)
 
 
 async def test_a_bind_with_a_default_value_is_a_constant_unless_given(db: Database) -> None:
