@@ -276,15 +276,31 @@ start_time = [0.0]
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of the server process, from /proc (psutil if present)."""
+    """User + system CPU of the server process and of its children (the knowledge
+    base's answer process), from /proc (psutil if present)."""
     try:
         import psutil
 
-        t = psutil.Process(pid).cpu_times()
-        return float(t.user + t.system)
+        proc = psutil.Process(pid)
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:
+            t = p.cpu_times()
+            total += float(t.user + t.system)
+        return total
     except ImportError:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pass
+    total = 0.0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a child that has just ended
+    return total
 
 
 def start_server(

@@ -69,9 +69,20 @@ def test_a_naive_timestamp_is_refused_as_before() -> None:
         FAST_BIND("2026-11-23")  # not a datetime
 
 
+@pytest.mark.parametrize("dialect", [SQLITE, postgresql.asyncpg.dialect()], ids=lambda d: d.name)
+@pytest.mark.parametrize(
+    "value", [[], {}, [1, "é", None], {"a": [], "b": {"c": 1.5}}, "text", 0, False, [[]]], ids=repr
+)
+def test_json_is_stored_as_the_same_text(value: object, dialect: object) -> None:
+    slow = JSON().dialect_impl(dialect).bind_processor(dialect)  # type: ignore[arg-type]
+    fast = fast_types.bind_processor(JSON(), dialect)  # type: ignore[arg-type]
+    assert slow is not None and fast is not None
+    assert fast(value) == slow(value)
+
+
 def test_other_types_and_dialects_keep_sqlalchemys_conversions() -> None:
     pg = postgresql.asyncpg.dialect()
-    for type_, dialect in ((TYPE, pg), (JSON(), SQLITE), (Integer(), SQLITE)):
+    for type_, dialect in ((TYPE, pg), (Integer(), SQLITE)):
         slow = type_.dialect_impl(dialect).bind_processor(dialect)
         fast = fast_types.bind_processor(type_, dialect)
         assert type(fast) is type(slow)
