@@ -462,10 +462,12 @@ async def test_the_wal_is_checkpointed_by_the_database_every_so_many_commits(
 async def test_the_wal_starts_over_under_a_steady_stream_of_writes(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Writers never pause here, yet the WAL file stops growing: each checkpoint runs
-    while writers wait, so it copies every frame and SQLite reuses the file. Racing
-    the writers instead, it never caught up and the WAL grew by every commit."""
+    """Writers never pause here, yet the WAL file stops growing: once it is past the
+    limit a checkpoint runs while writers wait, so it copies every frame and SQLite
+    reuses the file. Racing the writers, checkpoints never caught up and the WAL grew
+    by every commit."""
     monkeypatch.setattr(database_module, "CHECKPOINT_EVERY", 10)
+    monkeypatch.setattr(database_module, "WAL_RESET_BYTES", 1_000_000)
     path = file_of(db)
     blob = insert(Blob.__table__)
     stop = asyncio.Event()
