@@ -36,6 +36,9 @@ from contactcenter.storage import fast_types
 from contactcenter.storage.sqlite_inline import InlineConnection
 
 _KEY = "contactcenter.hot"
+#: What a session kept between transactions keeps in ``info`` (database.py): the
+#: handle on its connection, which stays the same.
+KEPT_INFO = frozenset({_KEY})
 Processor = Callable[[Any], Any] | None
 
 

@@ -21,7 +21,9 @@ What would otherwise block the loop is handled here:
 * **Long transactions.** Between statements, after ``YIELD_EVERY`` seconds of
   work, the connection yields to the loop (other tasks can read and talk to
   sockets; writers still wait for the transaction); ``executemany`` runs in
-  chunks for the same reason.
+  chunks for the same reason. The clock runs on across back-to-back
+  transactions, which need not await anything else (``Database`` keeps the
+  writer's session between them), so a task writing in a loop yields too.
 * **Checkpoints.** The connection never checkpoints the WAL itself
   (``wal_autocheckpoint=0``): ``Database`` asks a reader thread to do it.
 """
@@ -36,6 +38,8 @@ from typing import Any
 
 #: Seconds of SQL between two yields to the event loop inside one transaction.
 YIELD_EVERY = 0.004
+#: A transaction beginning this long after the last yield follows an idle spell.
+IDLE_GAP = 0.05
 #: Rows per chunk of an ``executemany``.
 CHUNK_ROWS = 256
 
@@ -160,7 +164,11 @@ class InlineConnection:
         while True:
             try:
                 self.raw.execute("BEGIN IMMEDIATE")
-                self._since_yield = time.perf_counter()
+                now = time.perf_counter()
+                if now - self._since_yield > IDLE_GAP:
+                    # The loop ran meanwhile. Otherwise the clock runs on across
+                    # transactions: back-to-back short ones must yield too.
+                    self._since_yield = now
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):

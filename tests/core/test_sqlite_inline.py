@@ -334,6 +334,63 @@ async def test_a_writer_cancelled_while_waiting_for_the_lock_leaves_no_trace(
     assert await item_names(db) == ["after", "other"]
 
 
+# ---------------------------------------------------------------------- the kept writer session
+
+
+async def test_each_transaction_reads_rows_afresh_though_the_session_is_kept(
+    db: Database,
+) -> None:
+    """The writer's session outlives its transactions, not what they loaded: a row
+    another process changed in between is read as it is now, not as it was."""
+    await insert_item(db, "kept")
+    async with db.transaction() as session:
+        conn = await session.connection()
+        item_id = (await conn.execute(select(ITEMS.c.id))).scalar_one()
+        first = await session.get(Item, item_id)
+        assert first is not None and first.n == 0
+        session.info["scratch"] = "only for this transaction"
+    with contextlib.closing(sqlite3.connect(file_of(db), isolation_level=None)) as other:
+        other.execute("UPDATE items SET n = 7 WHERE name = 'kept'")
+    async with db.transaction() as session:
+        again = await session.get(Item, item_id)
+        assert again is not None and again.n == 7 and again is not first
+        assert "scratch" not in session.info
+        assert first not in session  # what the last transaction loaded was let go
+    assert first.n == 0  # and stays readable as it was (expire_on_commit=False)
+
+
+async def test_a_failed_transaction_on_the_kept_session_leaves_nothing_and_the_next_works(
+    db: Database,
+) -> None:
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as session:
+            conn = await session.connection()
+            await conn.execute(insert(ITEMS).values(name="half"))
+            session.add(Item(name="orm-half"))
+            await conn.execute(insert(ITEMS).values(name="half"))  # duplicate: fails
+    assert await item_names(db) == []
+    assert_write_lock_is_free(file_of(db))
+    async with db.transaction() as session:
+        session.add(Item(name="whole"))
+        conn = await session.connection()
+        await conn.execute(insert(ITEMS).values(name="whole-too"))
+    assert await item_names(db) == ["whole", "whole-too"]
+
+
+async def test_a_task_writing_in_a_loop_still_lets_the_loop_run(db: Database) -> None:
+    """Back-to-back transactions await nothing but the SQL: the connection's yield
+    clock runs across them, so other tasks keep running."""
+    async with Ticker() as ticker:
+        started = ticker.ticks
+        deadline = time.monotonic() + 0.3
+        count = 0
+        while time.monotonic() < deadline:
+            await insert_item(db, f"row{count}")
+            count += 1
+        ticks = ticker.ticks - started
+    assert count > 10 and ticks >= 5, (count, ticks)
+
+
 # ---------------------------------------------------------------------- long transactions
 
 
