@@ -31,22 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-QUESTIONS = (
-    "How do I reset my password?",
-    "How long does delivery take?",
-    "How do I return my jacket?",
-    "Where is my refund?",
-    "How do I cancel my order?",
-    "Can I pay with PayPal?",
-    "What are your opening hours?",
-    "How do I track my package?",
-)
+from bench._shared import QUESTIONS, InstantAnswerer  # noqa: E402  (after the path is set)
 
 
 async def run(args: argparse.Namespace) -> None:
     from aiohttp import web
 
-    from contactcenter.answerer import Answer, AnswerLike, Suggestion
     from contactcenter.app import create_app
     from contactcenter.cli import demo_settings
     from contactcenter.config import Settings
@@ -54,25 +44,9 @@ async def run(args: argparse.Namespace) -> None:
     from contactcenter.runtime import tune_gc
     from contactcenter.services import SERVICES
 
-    class Instant:
-        async def answer(self, question: str) -> AnswerLike:
-            return Answer(
-                decision="answer",
-                confidence=0.9,
-                text="Open Settings, then Security, then Reset password.",
-                suggestions=(
-                    Suggestion(
-                        article_id="kb-1",
-                        title="Reset",
-                        score=0.9,
-                        url="https://help.example.com/reset",
-                    ),
-                ),
-            )
-
     data = Path(tempfile.mkdtemp(prefix="core-path-"))
     settings = demo_settings(Settings(data_dir=data, api_token="bench", channel_config={}))
-    app = create_app(settings, answerer=None if args.knowledge_base else Instant())
+    app = create_app(settings, answerer=None if args.knowledge_base else InstantAnswerer())
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:

@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench._shared import QUESTIONS, InstantAnswerer  # noqa: E402  (after the path is set)
 
 # ---- the servers (run in a subprocess) ------------------------------------------------
 
@@ -63,30 +64,11 @@ async def serve_full(
     from aiohttp import web
 
     from channels.webchat.channel import create_webchat_channel
-    from contactcenter.answerer import Answer, AnswerLike, Suggestion
     from contactcenter.app import create_app
     from contactcenter.channel import ChannelContext
     from contactcenter.cli import demo_settings
     from contactcenter.config import Settings
     from contactcenter.services import SERVICES
-
-    class Instant:
-        """--stub-answerer: isolates the core's cost from the knowledge base's."""
-
-        async def answer(self, question: str) -> AnswerLike:
-            return Answer(
-                decision="answer",
-                confidence=0.9,
-                text="Open Settings, then Security, then Reset password.",
-                suggestions=(
-                    Suggestion(
-                        article_id="kb-1",
-                        title="Reset",
-                        score=0.9,
-                        url="https://help.example.com/reset",
-                    ),
-                ),
-            )
 
     config: dict[str, Any] = {
         "secret": "bench-secret-0123456789abcdef",
@@ -107,7 +89,7 @@ async def serve_full(
     stub = os.environ.get("BENCH_STUB_ANSWERER") == "1"
     if not stub:  # the quick start's knowledge base: the demo articles, real search
         settings = demo_settings(settings)
-    app = create_app(settings, answerer=Instant() if stub else None)
+    app = create_app(settings, answerer=InstantAnswerer() if stub else None)
     services = app[SERVICES]
     if services.registry.get("webchat") is None:
         services.registry.add(
@@ -132,7 +114,7 @@ async def serve_echo(port: int) -> None:
     sio.attach(app)
     counter = iter(range(1, 10**12))
 
-    @sio.on("message")
+    @sio.on("message")  # type: ignore[untyped-decorator]
     async def message(sid: str, data: Any) -> dict[str, Any]:
         server_id = next(counter)
         await sio.emit("message", {"id": server_id, "author": "bot", "text": data["text"]}, to=sid)
@@ -197,18 +179,6 @@ class Barrier:
             self.all_in.set()
 
 
-QUESTIONS = (  # each one answered by the demo knowledge base with confidence
-    "How do I reset my password?",
-    "How long does delivery take?",
-    "How do I return my jacket?",
-    "Where is my refund?",
-    "How do I cancel my order?",
-    "Can I pay with PayPal?",
-    "What are your opening hours?",
-    "How do I track my package?",
-)
-
-
 async def visitor(
     url: str,
     n: int,
@@ -231,7 +201,7 @@ async def visitor(
     pending: list[float] = []
     all_answered = asyncio.Event()
 
-    @sio.on("message")
+    @sio.on("message")  # type: ignore[untyped-decorator]
     async def on_message(data: Any) -> None:
         if data.get("author") == "bot" and pending:
             out.append(time.perf_counter() - pending.pop(0))
@@ -410,7 +380,7 @@ async def make_schema(database_url: str | None) -> str | None:
     """A throwaway PostgreSQL schema for this run (dropped at the end)."""
     if not database_url or not database_url.startswith("postgres"):
         return None
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     schema = f"bench_{os.getpid()}_{int(time.time())}"
     dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
@@ -512,10 +482,6 @@ def main() -> None:
     if args.processes > 1 and not (args.database_url or "").startswith("postgres"):
         p.error("--processes > 1 needs --database-url postgresql://... (SQLite is one process)")
     if args.serve_full:
-        if os.environ.get("BENCH_UVLOOP") == "1":
-            import uvloop
-
-            uvloop.install()
         asyncio.run(
             serve_full(
                 args.port,

@@ -21,10 +21,11 @@ falls back to SQLAlchemy.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -40,6 +41,7 @@ _KEY = "contactcenter.hot"
 #: handle on its connection, which stays the same.
 KEPT_INFO = frozenset({_KEY})
 Processor = Callable[[Any], Any] | None
+R = TypeVar("R")
 
 
 class _Fallback(Exception):
@@ -186,6 +188,28 @@ async def _planned(
     return target, _plan(stmt, keys, target.dialect)
 
 
+_ALL_ROWS: Callable[[sqlite3.Cursor], list[Any]] = operator.methodcaller("fetchall")
+_NEW_ROWID: Callable[[sqlite3.Cursor], int | None] = operator.attrgetter("lastrowid")
+_ROWS_TOUCHED: Callable[[sqlite3.Cursor], int] = operator.attrgetter("rowcount")
+
+
+async def _on_sqlite(
+    inline: InlineConnection,
+    plan: _Plan,
+    params: Mapping[str, Any],
+    read: Callable[[sqlite3.Cursor], R],
+) -> R:
+    """Run the plan on the inline writer and ``read`` the cursor (before the loop may
+    run again); sqlite3's errors become SQLAlchemy's."""
+    try:
+        await inline.before(plan.sql)
+        result = read(inline.raw.execute(plan.sql, plan.params(params)))
+    except sqlite3.Error as exc:
+        raise _sqlite_error(exc, plan.sql) from exc
+    await inline.after()
+    return result
+
+
 async def fetch(
     s: AsyncSession, stmt: Executable, params: Mapping[str, Any] | None = None
 ) -> list[dict[str, Any]]:
@@ -197,12 +221,7 @@ async def fetch(
         return [dict(row) for row in result.mappings()]
     inline = target.inline
     if inline is not None:
-        try:
-            await inline.before(plan.sql)
-            raw = inline.raw.execute(plan.sql, plan.params(params)).fetchall()
-        except sqlite3.Error as exc:
-            raise _sqlite_error(exc, plan.sql) from exc
-        await inline.after()
+        raw = await _on_sqlite(inline, plan, params, _ALL_ROWS)
     else:
         try:
             raw = await target.pg.fetch(plan.sql, *plan.params(params))
@@ -228,12 +247,7 @@ async def insert_id(
         row = await first(s, returning, params)
         assert row is not None
         return int(row["id"])
-    try:
-        await inline.before(plan.sql)
-        new_id = inline.raw.execute(plan.sql, plan.params(params)).lastrowid
-    except sqlite3.Error as exc:
-        raise _sqlite_error(exc, plan.sql) from exc
-    await inline.after()
+    new_id = await _on_sqlite(inline, plan, params, _NEW_ROWID)
     assert new_id is not None
     return int(new_id)
 
@@ -252,13 +266,7 @@ async def run(s: AsyncSession, stmt: Executable, params: Mapping[str, Any]) -> i
         return int((await _sqlalchemy(s, stmt, dict(params))).rowcount)
     inline = target.inline
     if inline is not None:
-        try:
-            await inline.before(plan.sql)
-            count = inline.raw.execute(plan.sql, plan.params(params)).rowcount
-        except sqlite3.Error as exc:
-            raise _sqlite_error(exc, plan.sql) from exc
-        await inline.after()
-        return int(count)
+        return int(await _on_sqlite(inline, plan, params, _ROWS_TOUCHED))
     try:
         status: str = await target.pg.execute(plan.sql, *plan.params(params))
     except Exception as exc:
