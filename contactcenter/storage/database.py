@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from contactcenter.storage.hot import KEPT_INFO
+from contactcenter.storage.hot import KEPT_INFO, sqlite_error
 from contactcenter.storage.rows import discard_queued, flush_queued
 from contactcenter.storage.sqlite_inline import InlineConnection, inline_connector
 
@@ -160,7 +161,10 @@ class Database:
             yield session
             await flush_queued(session)
             await session.commit()
-            await inline.commit()  # what the hot path ran outside the session's transaction
+            try:  # what the hot path ran outside the session's transaction
+                await inline.commit()
+            except sqlite3.Error as exc:
+                raise sqlite_error(exc, "COMMIT") from exc
         except BaseException:
             discard_queued(session)
             await self._roll_back_writer(session, inline)

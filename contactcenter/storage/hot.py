@@ -148,7 +148,7 @@ async def _target(s: AsyncSession) -> _Target:
     return target
 
 
-def _sqlite_error(exc: sqlite3.Error, sql: str) -> Exception:
+def sqlite_error(exc: sqlite3.Error, sql: str) -> Exception:
     """sqlite3's errors as SQLAlchemy's (IntegrityError, OperationalError...), as the
     rest of the code, which catches SQLAlchemy's, would have got them."""
     return DBAPIError.instance(sql, None, exc, sqlite3.Error)
@@ -205,7 +205,7 @@ async def _on_sqlite(
         await inline.before(plan.sql)
         result = read(inline.raw.execute(plan.sql, plan.params(params)))
     except sqlite3.Error as exc:
-        raise _sqlite_error(exc, plan.sql) from exc
+        raise sqlite_error(exc, plan.sql) from exc
     await inline.after()
     return result
 
@@ -294,7 +294,7 @@ async def run_many(s: AsyncSession, stmt: Executable, rows: Sequence[Mapping[str
             await inline.before(plan.sql)
             inline.raw.executemany(plan.sql, [plan.params(row) for row in rows])
         except sqlite3.Error as exc:
-            raise _sqlite_error(exc, plan.sql) from exc
+            raise sqlite_error(exc, plan.sql) from exc
         await inline.after()
         return
     try:

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from contactcenter.storage import database as database_module
-from contactcenter.storage import sqlite_inline
+from contactcenter.storage import hot, sqlite_inline
 from contactcenter.storage.database import Database
 
 
@@ -375,6 +375,25 @@ async def test_a_failed_transaction_on_the_kept_session_leaves_nothing_and_the_n
         conn = await session.connection()
         await conn.execute(insert(ITEMS).values(name="whole-too"))
     assert await item_names(db) == ["whole", "whole-too"]
+
+
+async def test_a_failing_commit_of_hot_path_statements_is_sqlalchemys_error(db: Database) -> None:
+    """The hot path's statements can run outside a transaction of the kept session's
+    own; their COMMIT is then the database's, and fails as SQLAlchemy's would."""
+    async with db.transaction() as session:
+        await hot.first(session, select(ITEMS.c.id))  # leaves the handle on the connection
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+        async with db.transaction() as session:
+            assert not session.in_transaction()
+            await hot.run(session, insert(ITEMS), {"name": "lost"})
+            inline = (await hot._target(session)).inline
+            assert inline is not None and not session.in_transaction()
+            inline.raw.execute("PRAGMA defer_foreign_keys=ON")  # checked at COMMIT
+            await hot.run(session, insert(Note.__table__), {"item_id": 999})
+    assert await item_names(db) == []
+    assert_write_lock_is_free(file_of(db))
+    await insert_item(db, "next")
+    assert await item_names(db) == ["next"]
 
 
 async def test_a_task_writing_in_a_loop_still_lets_the_loop_run(db: Database) -> None:
