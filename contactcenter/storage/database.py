@@ -199,8 +199,10 @@ class Database:
         with contextlib.suppress(Exception):
             if session is not None:
                 await session.close()
+        with contextlib.suppress(Exception):
             if conn is not None:
-                await conn.invalidate()
+                await conn.invalidate()  # its sqlite3 connection is not reused
+                await conn.close()  # and its place in the pool is given back
 
     def _after_sqlite_commit(self) -> None:
         if self.write_engine is self.engine:
@@ -243,12 +245,15 @@ class Database:
             with contextlib.suppress(Exception):
                 await self._checkpoint
         if self.write_engine is not self.engine:
-            if self._writer is not None:
+            if self._writer_conn is not None:
                 async with self._write_lock or contextlib.nullcontext():
-                    await self._writer.close()
-                    if self._writer_conn is not None:
-                        await self._writer_conn.close()
+                    session, conn = self._writer, self._writer_conn
                     self._writer = self._writer_conn = self._writer_inline = None
+                    try:
+                        if session is not None:
+                            await session.close()
+                    finally:
+                        await conn.close()  # whatever the session did: back to the pool
             await self.write_engine.dispose()
         await self.engine.dispose()
 

@@ -332,6 +332,9 @@ async def test_a_writer_cancelled_while_waiting_for_the_lock_leaves_no_trace(
         holder.release()
     await asyncio.wait_for(insert_item(db, "after"), 10)
     assert await item_names(db) == ["after", "other"]
+    # The cancelled statement's connection went back to the pool (invalidated): only
+    # the writer's new one is out.
+    assert db.write_engine.pool.checkedout() == 1  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------- the kept writer session
