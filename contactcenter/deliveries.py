@@ -7,7 +7,7 @@ changes) go through here, so every delivery row has one shape.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -59,16 +59,37 @@ def replies_to_caller(s: AsyncSession, channel: str) -> Iterator[list[OutboundMe
 def hand_to_outbox(s: AsyncSession, reply: OutboundMessage) -> None:
     """A reply its channel could not send itself (see :func:`replies_to_caller`):
     queue it after all, so that the outbox retries it like any other."""
+    _queue_message(
+        s,
+        reply.channel,
+        reply.conversation_id,
+        reply.message_id,
+        reply.recipient.value,
+        reply.suggestions,
+        reply.actions,
+    )
+
+
+def _queue_message(
+    s: AsyncSession,
+    channel: str,
+    conversation_id: int,
+    message_id: int,
+    recipient: str | None,
+    suggestions: Sequence[Mapping[str, Any]],
+    actions: Sequence[str],
+) -> None:
+    """The outbox row that delivers a stored outgoing message on its channel."""
     queue_insert(
         s,
         Delivery,
         {
             "kind": "message",
-            "target": reply.channel,
-            "conversation_id": reply.conversation_id,
-            "message_id": reply.message_id,
-            "recipient": reply.recipient.value,
-            "payload": {"suggestions": list(reply.suggestions), "actions": list(reply.actions)},
+            "target": channel,
+            "conversation_id": conversation_id,
+            "message_id": message_id,
+            "recipient": recipient,
+            "payload": {"suggestions": list(suggestions), "actions": list(actions)},
         },
     )
 
@@ -132,17 +153,14 @@ class DeliveryWriter:
                 )
             )
             return message_id
-        queue_insert(
+        _queue_message(
             s,
-            Delivery,
-            {
-                "kind": "message",
-                "target": conv.channel,
-                "conversation_id": conv.id,
-                "message_id": message_id,
-                "recipient": await recipient_of(s, conv),
-                "payload": {"suggestions": list(suggestions), "actions": list(actions)},
-            },
+            conv.channel,
+            conv.id,
+            message_id,
+            await recipient_of(s, conv),
+            suggestions,
+            actions,
         )
         return message_id
 

@@ -9,6 +9,7 @@ customer asks for a person, when the answerer declines, or after repeated misses
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -208,11 +209,12 @@ class Router:
         conv.last_customer_message_at = now
         conv.updated_at = now
         inbound = _Inbound(message_id, msg.text, attachments)
-        replies: list[OutboundMessage] = []
-        if msg.replies_in_result:
-            with replies_to_caller(s, msg.sender.channel) as replies:
-                bot_ids, escalated = await self._decide(s, conv, msg, inbound, answer, how)
-        else:
+        collecting = (
+            replies_to_caller(s, msg.sender.channel)
+            if msg.replies_in_result
+            else contextlib.nullcontext(list[OutboundMessage]())
+        )
+        with collecting as replies:
             bot_ids, escalated = await self._decide(s, conv, msg, inbound, answer, how)
         await conversations.save(s, conv)
         return HandleResult(

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.runners
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -17,7 +15,7 @@ from contactcenter.app import create_app
 from contactcenter.config import Settings
 from contactcenter.services import SERVICES, Services, build_services
 from contactcenter.storage.migrate import upgrade
-from tests.services import POSTGRES_URL, require_postgres
+from tests.services import postgres_schema
 
 API_TOKEN = "test-token-0123456789"
 
@@ -30,23 +28,8 @@ async def db_settings(
     if request.param == "sqlite":
         yield {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'cc.db'}"}
         return
-    require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-        yield {"database_url": POSTGRES_URL, "database_schema": schema}
-    finally:
-        # A connection the app failed to release can hold a lock on the schema; the
-        # schema's name is unique, so leaving it behind is harmless, hanging is not.
-        try:
-            await conn.execute("SET lock_timeout = '10s'")
-            await asyncio.wait_for(conn.execute(f'DROP SCHEMA "{schema}" CASCADE'), 20)
-        except (asyncpg.PostgresError, TimeoutError) as exc:
-            print(f"\nWARNING: test schema {schema} left behind: {type(exc).__name__}: {exc}")
-        finally:
-            conn.terminate()
+    async with postgres_schema() as settings:
+        yield settings
 
 
 @pytest.fixture

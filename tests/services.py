@@ -6,8 +6,13 @@ missing service is a failure, never a skip.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import socket
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -44,3 +49,26 @@ def require_postgres() -> None:
 
 def require_redis() -> None:
     require(port_open("127.0.0.1", 6379), "Redis on 127.0.0.1:6379")
+
+
+@contextlib.asynccontextmanager
+async def postgres_schema() -> AsyncIterator[dict[str, Any]]:
+    """Database settings for a fresh PostgreSQL schema, dropped afterwards."""
+    import asyncpg  # only where PostgreSQL is used
+
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        yield {"database_url": POSTGRES_URL, "database_schema": schema}
+    finally:
+        # A connection the app failed to release can hold a lock on the schema; the
+        # schema's name is unique, so leaving it behind is harmless, hanging is not.
+        try:
+            await conn.execute("SET lock_timeout = '10s'")
+            await asyncio.wait_for(conn.execute(f'DROP SCHEMA "{schema}" CASCADE'), 20)
+        except (asyncpg.PostgresError, TimeoutError) as exc:
+            print(f"\nWARNING: test schema {schema} left behind: {type(exc).__name__}: {exc}")
+        finally:
+            conn.terminate()

@@ -21,9 +21,8 @@ falls back to SQLAlchemy.
 
 from __future__ import annotations
 
-import operator
 import sqlite3
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -188,26 +187,25 @@ async def _planned(
     return target, _plan(stmt, keys, target.dialect)
 
 
-_ALL_ROWS: Callable[[sqlite3.Cursor], list[Any]] = operator.methodcaller("fetchall")
-_NEW_ROWID: Callable[[sqlite3.Cursor], int | None] = operator.attrgetter("lastrowid")
-_ROWS_TOUCHED: Callable[[sqlite3.Cursor], int] = operator.attrgetter("rowcount")
-
-
-async def _on_sqlite(
-    inline: InlineConnection,
-    plan: _Plan,
-    params: Mapping[str, Any],
-    read: Callable[[sqlite3.Cursor], R],
-) -> R:
-    """Run the plan on the inline writer and ``read`` the cursor (before the loop may
-    run again); sqlite3's errors become SQLAlchemy's."""
+async def _on_sqlite(inline: InlineConnection, sql: str, call: Callable[[], R]) -> R:
+    """``call()`` (the statement and reading its cursor, before the loop may run again)
+    on the inline writer, with the write lock taken first; sqlite3's errors become
+    SQLAlchemy's."""
     try:
-        await inline.before(plan.sql)
-        result = read(inline.raw.execute(plan.sql, plan.params(params)))
+        await inline.before(sql)
+        result = call()
     except sqlite3.Error as exc:
-        raise sqlite_error(exc, plan.sql) from exc
+        raise sqlite_error(exc, sql) from exc
     await inline.after()
     return result
+
+
+async def _on_postgres(sql: str, call: Awaitable[R]) -> R:
+    """An asyncpg call; its constraint errors become SQLAlchemy's ``IntegrityError``."""
+    try:
+        return await call
+    except Exception as exc:
+        raise _integrity(exc, sql) from exc
 
 
 async def fetch(
@@ -219,14 +217,11 @@ async def fetch(
     if plan is None:
         result = await _sqlalchemy(s, stmt, dict(params))
         return [dict(row) for row in result.mappings()]
-    inline = target.inline
+    inline, sql, values = target.inline, plan.sql, plan.params(params)
     if inline is not None:
-        raw = await _on_sqlite(inline, plan, params, _ALL_ROWS)
+        raw = await _on_sqlite(inline, sql, lambda: inline.raw.execute(sql, values).fetchall())
     else:
-        try:
-            raw = await target.pg.fetch(plan.sql, *plan.params(params))
-        except Exception as exc:
-            raise _integrity(exc, plan.sql) from exc
+        raw = await _on_postgres(sql, target.pg.fetch(sql, *values))
     return [plan.row(row) for row in raw]
 
 
@@ -247,7 +242,8 @@ async def insert_id(
         row = await first(s, returning, params)
         assert row is not None
         return int(row["id"])
-    new_id = await _on_sqlite(inline, plan, params, _NEW_ROWID)
+    sql, values = plan.sql, plan.params(params)
+    new_id = await _on_sqlite(inline, sql, lambda: inline.raw.execute(sql, values).lastrowid)
     assert new_id is not None
     return int(new_id)
 
@@ -264,13 +260,10 @@ async def run(s: AsyncSession, stmt: Executable, params: Mapping[str, Any]) -> i
     target, plan = await _planned(s, stmt, params.keys())
     if plan is None:
         return int((await _sqlalchemy(s, stmt, dict(params))).rowcount)
-    inline = target.inline
+    inline, sql, values = target.inline, plan.sql, plan.params(params)
     if inline is not None:
-        return int(await _on_sqlite(inline, plan, params, _ROWS_TOUCHED))
-    try:
-        status: str = await target.pg.execute(plan.sql, *plan.params(params))
-    except Exception as exc:
-        raise _integrity(exc, plan.sql) from exc
+        return int(await _on_sqlite(inline, sql, lambda: inline.raw.execute(sql, values).rowcount))
+    status: str = await _on_postgres(sql, target.pg.execute(sql, *values))
     last = status.rsplit(" ", 1)[-1]  # "UPDATE 1", "INSERT 0 1"
     return int(last) if last.isdigit() else -1
 
@@ -288,16 +281,8 @@ async def run_many(s: AsyncSession, stmt: Executable, rows: Sequence[Mapping[str
     if plan is None:
         await _sqlalchemy(s, stmt, [dict(row) for row in rows])
         return
-    inline = target.inline
+    inline, sql, values = target.inline, plan.sql, [plan.params(row) for row in rows]
     if inline is not None:
-        try:
-            await inline.before(plan.sql)
-            inline.raw.executemany(plan.sql, [plan.params(row) for row in rows])
-        except sqlite3.Error as exc:
-            raise sqlite_error(exc, plan.sql) from exc
-        await inline.after()
-        return
-    try:
-        await target.pg.executemany(plan.sql, [plan.params(row) for row in rows])
-    except Exception as exc:
-        raise _integrity(exc, plan.sql) from exc
+        await _on_sqlite(inline, sql, lambda: inline.raw.executemany(sql, values))
+    else:
+        await _on_postgres(sql, target.pg.executemany(sql, values))

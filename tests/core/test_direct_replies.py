@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from contactcenter.answerer import Answer, Suggestion
 from contactcenter.domain import (
@@ -301,23 +302,24 @@ async def test_a_reply_on_another_channels_conversation_still_goes_through_the_o
     """A message that joins the customer's conversation on another channel: the bot's
     reply belongs to that channel, so it is queued for it, not handed back."""
     services.set_answerer(AlwaysAnswers())
-    first = await services.router.handle(
-        InboundMessage(
-            channel_message_id="x-1",
-            sender=Address("api", "alice-api"),
+
+    def from_alice(cmid: str, sender: Address, **kw: Any) -> InboundMessage:
+        """Alice, signed in with her verified email, on one channel or the other."""
+        return InboundMessage(
+            channel_message_id=cmid,
+            sender=sender,
             text="how do I return a jacket",
             email="alice@example.com",
             verified=True,
+            **kw,
         )
-    )
+
+    first = await services.router.handle(from_alice("x-1", Address("api", "alice-api")))
     assert not first.replies
     second = await services.router.handle(
-        InboundMessage(
-            channel_message_id="x-2",
-            sender=Address("webchat", "user:alice"),
-            text="how do I return a jacket",
-            email="alice@example.com",
-            verified=True,
+        from_alice(
+            "x-2",
+            Address("webchat", "user:alice"),
             conversation_id=first.conversation_id,
             replies_in_result=True,
         )

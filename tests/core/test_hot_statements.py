@@ -12,14 +12,11 @@ statement and data, read through a separate session.
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError, StatementError
@@ -31,7 +28,7 @@ from contactcenter.storage import hot, rows
 from contactcenter.storage.database import Database
 from contactcenter.storage.migrate import upgrade
 from contactcenter.storage.models import Conversation, Customer, Event, Identity, Message
-from tests.services import POSTGRES_URL, require_postgres
+from tests.services import postgres_schema
 
 _messages = rows.table_of(Message)
 _conversations = rows.table_of(Conversation)
@@ -66,23 +63,6 @@ async def db(db_settings: dict[str, Any]) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
-
-
-@contextlib.asynccontextmanager
-async def postgres_schema() -> AsyncIterator[dict[str, Any]]:
-    """A fresh PostgreSQL schema, for a test that needs both databases at once."""
-    require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-        yield {"database_url": POSTGRES_URL, "database_schema": schema}
-    finally:
-        try:
-            await conn.execute("SET lock_timeout = '10s'")
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        finally:
-            conn.terminate()
 
 
 async def warm_up(s: AsyncSession) -> None:
