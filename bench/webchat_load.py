@@ -143,6 +143,8 @@ class Result:
     latencies: list[float]
     server_cpu: float
     connect_seconds: float
+    #: (seconds after the start when the message was sent, its latency), answer order.
+    timeline: list[tuple[float, float]]
 
     def summary(self) -> dict[str, Any]:
         lat = sorted(self.latencies) or [float("nan")]
@@ -186,7 +188,7 @@ async def visitor(
     start: asyncio.Event,
     barrier: Barrier,
     connected: asyncio.Semaphore,
-    out: list[float],
+    out: list[tuple[float, float]],
     errors: list[str],
     deadline: float,
 ) -> None:
@@ -204,7 +206,8 @@ async def visitor(
     @sio.on("message")  # type: ignore[untyped-decorator]
     async def on_message(data: Any) -> None:
         if data.get("author") == "bot" and pending:
-            out.append(time.perf_counter() - pending.pop(0))
+            sent = pending.pop(0)
+            out.append((sent - start_time[0], time.perf_counter() - sent))
             if not pending and answered_all():
                 all_answered.set()
 
@@ -312,7 +315,7 @@ async def run_one(name: str, args: argparse.Namespace, schema: str | None) -> Re
             await wait_ready(name, proc)
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         start = asyncio.Event()
-        latencies: list[float] = []
+        latencies: list[tuple[float, float]] = []
         errors: list[str] = []
         deadline = time.monotonic() + args.timeout
         gate = asyncio.Semaphore(100)  # connects in flight
@@ -359,9 +362,10 @@ async def run_one(name: str, args: argparse.Namespace, schema: str | None) -> Re
             len(latencies),
             args.visitors * args.messages - len(latencies),
             seconds,
-            latencies,
+            [latency for _, latency in latencies],
             cpu,
             connect_seconds,
+            latencies,
         )
     finally:
         for proc in procs:
@@ -374,6 +378,25 @@ async def run_one(name: str, args: argparse.Namespace, schema: str | None) -> Re
                 proc.wait(10)
         for data_dir in data_dirs:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def print_timeline(result: Result) -> None:
+    """Per second of the run (by send time): messages, p50 and worst latency, to stderr.
+
+    Tells a start-up transient (every visitor's first message, cold caches) or a
+    pause (a checkpoint, a garbage collection) from a server that is simply busy.
+    """
+    seconds: dict[int, list[float]] = {}
+    for sent, latency in result.timeline:
+        seconds.setdefault(int(sent), []).append(latency)
+    print(f"[{result.name}] second  messages  p50_ms  max_ms", file=sys.stderr)
+    for second, latencies in sorted(seconds.items()):
+        p50 = 1000 * statistics.median(latencies)
+        worst = 1000 * max(latencies)
+        print(
+            f"[{result.name}] {second:6d}  {len(latencies):8d}  {p50:6.1f}  {worst:6.1f}",
+            file=sys.stderr,
+        )
 
 
 async def make_schema(database_url: str | None) -> str | None:
@@ -422,6 +445,9 @@ async def main_async(args: argparse.Namespace) -> None:
             }
         )
     )
+    if args.timeline:
+        for result in results:
+            print_timeline(result)
     rows = [r.summary() for r in results]
     for row in rows:
         print(json.dumps(row))
@@ -461,6 +487,9 @@ def main() -> None:
         "--no-echo", action="store_true", help="skip the echo server (when comparing changes)"
     )
     p.add_argument("--timeout", type=float, default=300.0, help="bound on the whole run (s)")
+    p.add_argument(
+        "--timeline", action="store_true", help="per second: messages, p50, worst (stderr)"
+    )
     p.add_argument("--database-url", default=None)
     p.add_argument(
         "--processes",
