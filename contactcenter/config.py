@@ -102,6 +102,8 @@ _FLOAT = {
 }
 _TUPLE = {"channels", "desks"}
 _BOOL = {"demo"}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
 _PATH = {"data_dir"}
 
 
@@ -130,7 +132,11 @@ def _coerce(name: str, value: Any) -> Any:
         if name in _BOOL:
             if isinstance(value, bool):
                 return value
-            return str(value).strip().lower() in ("1", "true", "yes", "on")
+            word = str(value).strip().lower()
+            if word in _TRUE or word in _FALSE:
+                return word in _TRUE
+            # "ture" or "enabled" read as False would switch a feature off in silence.
+            raise ValueError(f"say one of {', '.join(sorted(_TRUE | _FALSE))}")
         if name in _PATH:
             return Path(value)
     except (TypeError, ValueError) as exc:

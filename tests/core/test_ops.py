@@ -54,6 +54,19 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) ->
         load_settings(cfg, environ={})
 
 
+@pytest.mark.parametrize(
+    "value, expected", [("yes", True), ("ON", True), ("1", True), ("off", False), ("", False)]
+)
+def test_boolean_settings_read_the_usual_words(value: str, expected: bool) -> None:
+    assert load_settings(None, environ={"CONTACTCENTER_DEMO": value}).demo is expected
+
+
+@pytest.mark.parametrize("value", ["ture", "enabled", "2"])
+def test_a_boolean_setting_that_is_neither_is_an_error_not_false(value: str) -> None:
+    with pytest.raises(ConfigError, match="setting 'demo': cannot use"):
+        load_settings(None, environ={"CONTACTCENTER_DEMO": value})
+
+
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", environ={})
