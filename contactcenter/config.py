@@ -136,7 +136,7 @@ def _coerce(name: str, value: Any) -> Any:
             if word in _TRUE or word in _FALSE:
                 return word in _TRUE
             # "ture" or "enabled" read as False would switch a feature off in silence.
-            raise ValueError(f"say one of {', '.join(sorted(_TRUE | _FALSE))}")
+            raise ValueError("say yes or no (also true/false, on/off, 1/0)")
         if name in _PATH:
             return Path(value)
     except (TypeError, ValueError) as exc:
