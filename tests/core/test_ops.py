@@ -63,7 +63,7 @@ def test_boolean_settings_read_the_usual_words(value: str, expected: bool) -> No
 
 @pytest.mark.parametrize("value", ["ture", "enabled", "2"])
 def test_a_boolean_setting_that_is_neither_is_an_error_not_false(value: str) -> None:
-    with pytest.raises(ConfigError, match="setting 'demo': cannot use .*say yes or no"):
+    with pytest.raises(ConfigError, match=r"setting 'demo': cannot use .*say yes or no"):
         load_settings(None, environ={"CONTACTCENTER_DEMO": value})
 
 
