@@ -32,7 +32,8 @@ from . import store, wire
 from . import web as web_routes
 from .config import WebchatConfig, parse_config
 from .handlers import Handlers
-from .identity import room_of
+from .identity import is_visitor_room, room_of
+from .presence import LocalFirstRedisManager
 from .secret import load_secret
 from .sessions import Sessions
 
@@ -49,7 +50,11 @@ class WebchatChannel:
     def __init__(self, config: WebchatConfig, secret: bytes, db: Database) -> None:
         self.config = config
         self.db = db
-        manager = socketio.AsyncRedisManager(config.redis_url) if config.redis_url else None
+        manager = (
+            LocalFirstRedisManager(config.redis_url, tracked=is_visitor_room)
+            if config.redis_url
+            else None
+        )
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             async_handlers=False,  # one client's events in arrival order
@@ -178,6 +183,8 @@ class WebchatChannel:
         thread = getattr(self.sio.manager, "thread", None)
         if thread is not None and hasattr(thread, "cancel"):
             thread.cancel()
+        if isinstance(self.sio.manager, LocalFirstRedisManager):
+            await self.sio.manager.presence.close()
 
 
 def create_webchat_channel(context: ChannelContext) -> WebchatChannel:

@@ -271,10 +271,13 @@ class Handlers:
     def _may_have_other_tabs(self, sid: str, visitor: Visitor) -> bool:
         """False only when this process holds every socket and none but ``sid`` is in
         the visitor's room: the usual single tab needs no copy of its own message
-        (building and encoding it measured 2% of a message)."""
+        (building and encoding it measured 2% of a message; with several processes,
+        publishing it through Redis cost far more)."""
         manager = self.sio.manager
         if type(manager) is not socketio.AsyncManager:
-            return True  # a message-queue manager: other processes may hold other tabs
+            only_here = getattr(manager, "only_here", None)
+            if only_here is None or not only_here(visitor.room):
+                return True  # other processes may hold other tabs
         return any(other != sid for other, _ in manager.get_participants("/", visitor.room))
 
     async def _send_reply(self, visitor: Visitor, reply: OutboundMessage) -> None:

@@ -50,9 +50,16 @@ class Visitor:
         return room_of(self.address)
 
 
+_ROOM_PREFIX = "visitor:"
+
+
 def room_of(address: str) -> str:
     """Every socket of one visitor (tabs, devices) is in this room, and nobody else."""
-    return f"visitor:{address}"
+    return _ROOM_PREFIX + address
+
+
+def is_visitor_room(room: str) -> bool:
+    return room.startswith(_ROOM_PREFIX)
 
 
 def identify(auth: Auth, *, secret: bytes, config: WebchatConfig, now: int) -> Visitor:

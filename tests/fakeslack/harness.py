@@ -18,28 +18,13 @@ from contactcenter.services import SERVICES, Services
 from tests.conftest import API_TOKEN
 from tests.fakeslack import payloads as p
 from tests.fakeslack.server import FakeSlack
+from tests.polling import eventually
 
 QUEUE = "C0QUEUE01"
 OTHER = "C0RANDOM1"
 ANA = "U0ANA0001"
 BEN = "U0BEN0001"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]] | Callable[[], Any], *, wait: float = 8.0, what: str = ""
-) -> Any:
-    """Poll until ``check`` returns something truthy (the outbox works asynchronously)."""
-    deadline = time.monotonic() + wait
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.05)
 
 
 class Desk:

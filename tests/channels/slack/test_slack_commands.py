@@ -11,7 +11,8 @@ from sqlmodel import select
 from contactcenter.answerer import Answer, AnswerLike, Suggestion
 from contactcenter.storage.models import Agent, Conversation
 from tests.fakeslack import payloads as p
-from tests.fakeslack.harness import ANA, BEN, QUEUE, Desk, eventually
+from tests.fakeslack.harness import ANA, BEN, QUEUE, Desk
+from tests.polling import eventually
 
 
 class KnowledgeBase:

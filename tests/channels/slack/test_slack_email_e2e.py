@@ -18,7 +18,8 @@ from contactcenter.storage.models import Conversation
 from tests.channels.email.conftest import MAILBOX, dovecot, email_config, smtp_sink
 from tests.channels.email.servers import Dovecot, SentMail, SmtpSink
 from tests.fakeslack import payloads as p
-from tests.fakeslack.harness import ANA, QUEUE, Desk, MakeDesk, eventually
+from tests.fakeslack.harness import ANA, QUEUE, Desk, MakeDesk
+from tests.polling import eventually
 
 __all__ = ["dovecot", "smtp_sink"]  # the email tests' fixtures, used here
 

@@ -13,7 +13,8 @@ from channels.slack.parse import Input
 from contactcenter.answerer import Answer, AnswerLike, Suggestion
 from tests.fakeslack import FakeSlack
 from tests.fakeslack import payloads as p
-from tests.fakeslack.harness import ANA, QUEUE, Desk, MakeDesk, eventually
+from tests.fakeslack.harness import ANA, QUEUE, Desk, MakeDesk
+from tests.polling import eventually
 
 
 async def test_failed_work_is_not_acked_and_the_retry_is_processed(desk: Desk) -> None:

@@ -11,8 +11,9 @@ from typing import Any
 
 from tests.channels.webchat.webchat_support import BASE_CONFIG, Visitor, texts
 from tests.fakeslack import payloads as p
-from tests.fakeslack.harness import ANA, QUEUE, Desk, MakeDesk, eventually
+from tests.fakeslack.harness import ANA, QUEUE, Desk, MakeDesk
 from tests.fakeslack.server import Posted
+from tests.polling import eventually
 
 
 def _card_text(card: Posted | None) -> str:

@@ -167,3 +167,26 @@ def test_wire_keeps_only_web_links_and_labels_actions() -> None:
         {"id": "yes", "label": "Yes"},
         {"id": "human", "label": "Talk to a human"},
     ]
+
+
+def test_presence_notices_update_only_rooms_with_local_sockets() -> None:
+    from channels.webchat.presence import Presence
+
+    presence = Presence("redis://127.0.0.1:6379/0", host_id="me")
+    presence.listening = True
+    presence._others["visitor:a"] = set()  # a room this process has sockets in
+    assert presence.only_here("visitor:a") and not presence.only_here("visitor:b")
+
+    for junk in (b"not json", b"[]", b'{"kind": "join"}', b'{"kind": "join", "room": 1}', b"\xff"):
+        presence.on_notice(junk)  # ignored, never raised
+    presence.on_notice(b'{"kind": "join", "room": "visitor:a", "host": "me"}')  # its own
+    presence.on_notice(b'{"kind": "join", "room": "visitor:b", "host": "other"}')  # not here
+    assert presence.only_here("visitor:a") and "visitor:b" not in presence._others
+
+    presence.on_notice(b'{"kind": "join", "room": "visitor:a", "host": "other"}')
+    assert not presence.only_here("visitor:a")
+    presence.on_notice(b'{"kind": "leave", "room": "visitor:a", "host": "other"}')
+    assert presence.only_here("visitor:a")
+
+    presence.listening = False  # notices may be missed: publish everything
+    assert not presence.only_here("visitor:a")
