@@ -111,7 +111,11 @@ class Presence:
         except Exception:
             log.warning("webchat presence: could not record a join; emits go through Redis")
             return
-        self._others[room] = {m.decode() for m in members} - {self.host_id}
+        # Notices that arrived meanwhile are kept: a process that joined after the
+        # SMEMBERS above may have announced itself already.
+        known = self._others.setdefault(room, set())
+        known.discard("?")
+        known.update(m.decode() for m in members if m.decode() != self.host_id)
 
     async def _leave(self, room: str) -> None:
         self._others.pop(room, None)

@@ -190,3 +190,46 @@ def test_presence_notices_update_only_rooms_with_local_sockets() -> None:
 
     presence.listening = False  # notices may be missed: publish everything
     assert not presence.only_here("visitor:a")
+
+
+async def test_a_join_notice_that_arrives_while_joining_is_kept() -> None:
+    """Another process announcing itself between this one's read of the room's members
+    and the end of its join must not be forgotten (this process would then keep emits
+    local and that process's tab would miss them)."""
+    from channels.webchat.presence import Presence
+
+    class Redis:  # answers the join as Redis would, after the notice has come in
+        def __init__(self, presence: Presence) -> None:
+            self.presence = presence
+
+        def pipeline(self, transaction: bool) -> Redis:
+            return self
+
+        async def __aenter__(self) -> Redis:
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            return None
+
+        def sadd(self, *args: object) -> Redis:
+            return self
+
+        def expire(self, *args: object) -> Redis:
+            return self
+
+        def smembers(self, *args: object) -> Redis:
+            return self
+
+        async def execute(self) -> list[object]:
+            self.presence.on_notice(b'{"kind": "join", "room": "visitor:a", "host": "late"}')
+            return [1, True, {b"me"}]  # read before "late" joined
+
+        async def publish(self, *args: object) -> int:
+            return 1
+
+    presence = Presence("redis://unused", host_id="me")
+    presence._redis = Redis(presence)
+    presence.listening = True
+    await presence.sync("visitor:a", lambda: True)
+    assert presence._others["visitor:a"] == {"late"}
+    assert not presence.only_here("visitor:a")
