@@ -16,7 +16,10 @@ stays local. The record:
   day after the last join so a crashed process's entries do not stay for ever);
 * a process joining a room reads that set, then announces itself on a notice
   channel; the others that have sockets in the room add it to their record, and
-  forget it when it announces it left.
+  forget it when it announces it left;
+* every minute, and whenever it (re)subscribes to the notices, each process adds
+  itself to its rooms' sets again (announcing itself where it was missing, after a
+  failed join) and re-reads them (repairing a missed notice).
 
 Anything uncertain publishes, as before: a room with no local socket, a process
 whose notice listener is down or reconnecting, an emit with a callback. The one
@@ -32,6 +35,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: A room's set of processes expires this long after its last join (seconds).
 MEMBERS_TTL = 24 * 3600
+#: Every this often each process re-adds itself to its rooms' sets and re-reads them.
+REFRESH_SECONDS = 60.0
 
 
 class Presence:
@@ -142,7 +148,9 @@ class Presence:
             others.discard(host)
 
     async def _listen(self) -> None:
-        """Receive notices; after any failure, refresh every room from Redis first."""
+        """Receive notices, and refresh every room from Redis when (re)subscribed and
+        every ``REFRESH_SECONDS``: that repairs what a failed join or a missed notice
+        left wrong, here or in the other processes."""
         delay = 0.5
         while True:
             pubsub = None
@@ -152,9 +160,16 @@ class Presence:
                 await self._refresh()
                 self.listening = True
                 delay = 0.5
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
+                due = time.monotonic() + REFRESH_SECONDS
+                while True:
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=REFRESH_SECONDS
+                    )
+                    if message is not None and message.get("type") == "message":
                         self.on_notice(message["data"])
+                    if time.monotonic() >= due:
+                        await self._refresh()
+                        due = time.monotonic() + REFRESH_SECONDS
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -168,11 +183,24 @@ class Presence:
             delay = min(delay * 2, 10.0)
 
     async def _refresh(self) -> None:
+        """Add this process to each of its rooms' sets again (announcing it where it was
+        missing) and read who else is there, in one round trip."""
+        rooms = list(self._others)
+        if not rooms:
+            return
         redis = self._client()
-        for room in list(self._others):
-            members = await redis.smembers(self._key_prefix + room)
-            if room in self._others:
-                self._others[room] = {m.decode() for m in members} - {self.host_id}
+        async with redis.pipeline(transaction=False) as pipe:
+            for room in rooms:
+                key = self._key_prefix + room
+                pipe.sadd(key, self.host_id).expire(key, MEMBERS_TTL).smembers(key)
+            replies = await pipe.execute()
+        for n, room in enumerate(rooms):
+            added, _, members = replies[3 * n : 3 * n + 3]
+            if room not in self._others:
+                continue  # left meanwhile
+            if added:
+                await redis.publish(self._notices, _notice("join", room, self.host_id))
+            self._others[room] = {m.decode() for m in members} - {self.host_id}
 
     async def close(self) -> None:
         """Leave every room (another process must not think it shares them) and stop."""

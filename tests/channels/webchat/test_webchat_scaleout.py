@@ -159,3 +159,26 @@ async def test_a_reload_that_reconnects_while_the_old_socket_leaves_stays_record
     finally:
         await presence.close()
         await redis.aclose()
+
+
+async def test_a_refresh_repairs_a_process_missing_from_its_rooms_set() -> None:
+    """A join whose write to Redis was lost (Redis restarted, say) is put right by the
+    next refresh, so other processes do not go on believing they are alone."""
+    require_redis()
+    channel = f"test-{uuid.uuid4().hex[:8]}"
+    here, other = Presence(REDIS_URL, channel=channel), Presence(REDIS_URL, channel=channel)
+    room = "visitor:refreshed"
+    redis = redis_asyncio.Redis.from_url(REDIS_URL)
+    try:
+        await here.sync(room, lambda: True)
+        await other.sync(room, lambda: True)
+        key = here._key_prefix + room
+        await redis.srem(key, here.host_id)  # the lost write
+        await here._refresh()
+        assert await redis.sismember(key, here.host_id)
+        await other._refresh()
+        assert other._others[room] == {here.host_id} and here._others[room] == {other.host_id}
+    finally:
+        await here.close()
+        await other.close()
+        await redis.aclose()
