@@ -75,7 +75,7 @@ class Presence:
 
     def _client(self) -> Any:
         if self._redis is None:
-            self._redis = redis_asyncio.Redis.from_url(self.url)
+            self._redis = redis_asyncio.Redis.from_url(self.url, socket_connect_timeout=5)
         return self._redis
 
     def start(self) -> None:
