@@ -41,7 +41,6 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio
-from redis import asyncio as redis_asyncio
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +74,9 @@ class Presence:
 
     def _client(self) -> Any:
         if self._redis is None:
+            # Imported here: `redis` is an optional extra, needed only with a redis_url.
+            from redis import asyncio as redis_asyncio
+
             self._redis = redis_asyncio.Redis.from_url(self.url, socket_connect_timeout=5)
         return self._redis
 

@@ -233,3 +233,18 @@ async def test_a_join_notice_that_arrives_while_joining_is_kept() -> None:
     await presence.sync("visitor:a", lambda: True)
     assert presence._others["visitor:a"] == {"late"}
     assert not presence.only_here("visitor:a")
+
+
+def test_the_channel_loads_without_the_optional_redis_package() -> None:
+    """`pip install -e .` (the quick start) has no `redis`: only a redis_url needs it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['redis'] = None\n"  # any `import redis` now fails
+        "import channels.webchat.channel, channels.webchat.presence\n"
+        "print('loaded')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "loaded"
