@@ -205,10 +205,11 @@ class Database:
         with contextlib.suppress(Exception):
             if session is not None:
                 await session.close()
-        with contextlib.suppress(Exception):
-            if conn is not None:
+        if conn is not None:
+            with contextlib.suppress(Exception):
                 await conn.invalidate()  # its sqlite3 connection is not reused
-                await conn.close()  # and its place in the pool is given back
+            with contextlib.suppress(Exception):
+                await conn.close()  # and its place in the pool is given back, whatever
 
     def _after_sqlite_commit(self) -> None:
         if self.write_engine is self.engine:

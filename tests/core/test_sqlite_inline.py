@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import ForeignKey, bindparam, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from contactcenter.storage import database as database_module
@@ -335,6 +336,25 @@ async def test_a_writer_cancelled_while_waiting_for_the_lock_leaves_no_trace(
     # The cancelled statement's connection went back to the pool (invalidated): only
     # the writer's new one is out.
     assert db.write_engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+
+
+async def test_a_dropped_writer_goes_back_to_the_pool_even_if_invalidating_it_fails(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Otherwise the garbage collector finds the connection still checked out, later,
+    in whichever test happens to run then."""
+    await insert_item(db, "warm")
+    conn = db._writer_conn
+    assert conn is not None and db.write_engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+
+    async def broken(self: AsyncConnection, exception: BaseException | None = None) -> None:
+        raise RuntimeError("invalidate failed")
+
+    monkeypatch.setattr(AsyncConnection, "invalidate", broken)
+    await db._drop_writer()
+    assert db.write_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    await insert_item(db, "after")  # a new writer connection is opened
+    assert await item_names(db) == ["after", "warm"]
 
 
 # ---------------------------------------------------------------------- the kept writer session
