@@ -42,6 +42,8 @@ from typing import Any
 
 import socketio
 
+from .keyed_locks import KeyedLocks
+
 log = logging.getLogger(__name__)
 
 #: A room's set of processes expires this long after its last join (seconds).
@@ -63,8 +65,8 @@ class Presence:
         self._others: dict[str, set[str]] = {}
         #: Whether notices are being received, so ``_others`` is up to date.
         self.listening = False
-        #: Per room being joined or left: its lock and how many wait for it.
-        self._waiting: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        #: One join or leave at a time per room.
+        self._turns = KeyedLocks()
         self._listener: asyncio.Task[None] | None = None
 
     def only_here(self, room: str) -> bool:
@@ -90,32 +92,18 @@ class Presence:
         """Record whether this process has sockets in ``room`` (``here()``, asked once it
         is this room's turn): a reload's new socket may connect while its old one is
         still being disconnected, and the record must end up saying "here"."""
-        waiting = self._waiting.get(room)
-        if waiting is None:
-            waiting = self._waiting[room] = (asyncio.Lock(), [0])
-        lock, count = waiting
-        count[0] += 1
-        try:
-            async with lock:
-                if here():
-                    if room not in self._others:
-                        await self._join(room)
-                elif room in self._others:
-                    await self._leave(room)
-        finally:
-            count[0] -= 1
-            if not count[0]:
-                del self._waiting[room]
+        async with self._turns.hold(room):
+            if here():
+                if room not in self._others:
+                    await self._join(room)
+            elif room in self._others:
+                await self._leave(room)
 
     async def _join(self, room: str) -> None:
-        redis = self._client()
-        key = self._key_prefix + room
         self._others[room] = {"?"}  # not known yet: publish meanwhile
         try:
-            async with redis.pipeline(transaction=True) as pipe:
-                pipe.sadd(key, self.host_id).expire(key, MEMBERS_TTL).smembers(key)
-                *_, members = await pipe.execute()
-            await redis.publish(self._notices, _notice("join", room, self.host_id))
+            ((_added, others),) = await self._add_and_read([room])
+            await self._client().publish(self._notices, _notice("join", room, self.host_id))
         except Exception:
             log.warning("webchat presence: could not record a join; emits go through Redis")
             return
@@ -123,7 +111,21 @@ class Presence:
         # SMEMBERS above may have announced itself already.
         known = self._others.setdefault(room, set())
         known.discard("?")
-        known.update(m.decode() for m in members if m.decode() != self.host_id)
+        known.update(others)
+
+    async def _add_and_read(self, rooms: list[str]) -> list[tuple[bool, set[str]]]:
+        """Add this process to each room's set (renewing its expiry) and read the
+        other members, in one round trip: (whether it was missing, the others)."""
+        async with self._client().pipeline(transaction=True) as pipe:
+            for room in rooms:
+                key = self._key_prefix + room
+                pipe.sadd(key, self.host_id).expire(key, MEMBERS_TTL).smembers(key)
+            replies = await pipe.execute()
+        out = []
+        for n in range(len(rooms)):
+            added, _, members = replies[3 * n : 3 * n + 3]
+            out.append((bool(added), {m.decode() for m in members} - {self.host_id}))
+        return out
 
     async def _leave(self, room: str) -> None:
         self._others.pop(room, None)
@@ -190,19 +192,12 @@ class Presence:
         rooms = list(self._others)
         if not rooms:
             return
-        redis = self._client()
-        async with redis.pipeline(transaction=False) as pipe:
-            for room in rooms:
-                key = self._key_prefix + room
-                pipe.sadd(key, self.host_id).expire(key, MEMBERS_TTL).smembers(key)
-            replies = await pipe.execute()
-        for n, room in enumerate(rooms):
-            added, _, members = replies[3 * n : 3 * n + 3]
+        for room, (added, others) in zip(rooms, await self._add_and_read(rooms), strict=True):
             if room not in self._others:
                 continue  # left meanwhile
             if added:
-                await redis.publish(self._notices, _notice("join", room, self.host_id))
-            self._others[room] = {m.decode() for m in members} - {self.host_id}
+                await self._client().publish(self._notices, _notice("join", room, self.host_id))
+            self._others[room] = others
 
     async def close(self) -> None:
         """Leave every room (another process must not think it shares them) and stop."""

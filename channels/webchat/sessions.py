@@ -11,12 +11,11 @@ Across processes the database row lock (PostgreSQL ``FOR UPDATE``) orders them.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from .identity import Visitor
+from .keyed_locks import KeyedLocks
 
 
 @dataclass(slots=True)
@@ -31,8 +30,7 @@ class Sessions:
         self._by_sid: dict[str, Connection] = {}
         self._by_address: dict[str, set[str]] = {}
         self._conversation: dict[str, int] = {}  # visitor address -> current conversation
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._holders: dict[str, int] = {}
+        self._locks = KeyedLocks()
 
     def add(self, conn: Connection) -> None:
         self._by_sid[conn.sid] = conn
@@ -68,18 +66,6 @@ class Sessions:
         self._conversation[address] = conversation_id
         return changed
 
-    @asynccontextmanager
-    async def locked(self, address: str) -> AsyncIterator[None]:
-        lock = self._locks.get(address)
-        if lock is None:
-            lock = self._locks[address] = asyncio.Lock()
-        self._holders[address] = self._holders.get(address, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            # Drop the lock when nobody holds or waits for it: the table stays small.
-            self._holders[address] -= 1
-            if self._holders[address] == 0:
-                del self._holders[address]
-                del self._locks[address]
+    def locked(self, address: str) -> AbstractAsyncContextManager[None]:
+        """Held while one of the visitor's messages is handled (see the module docstring)."""
+        return self._locks.hold(address)
