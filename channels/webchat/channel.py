@@ -31,6 +31,7 @@ from contactcenter.storage.database import Database
 from . import store, wire
 from . import web as web_routes
 from .config import WebchatConfig, parse_config
+from .direct_emit import DirectManager
 from .handlers import Handlers
 from .identity import is_visitor_room, room_of
 from .presence import LocalFirstRedisManager
@@ -53,7 +54,7 @@ class WebchatChannel:
         manager = (
             LocalFirstRedisManager(config.redis_url, tracked=is_visitor_room)
             if config.redis_url
-            else None
+            else DirectManager()
         )
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",

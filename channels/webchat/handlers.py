@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
+from socketio.async_pubsub_manager import AsyncPubSubManager
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from contactcenter.channel import Deliver
@@ -274,7 +275,7 @@ class Handlers:
         (building and encoding it measured 2% of a message; with several processes,
         publishing it through Redis cost far more)."""
         manager = self.sio.manager
-        if type(manager) is not socketio.AsyncManager:
+        if isinstance(manager, AsyncPubSubManager):  # shared by processes
             only_here = getattr(manager, "only_here", None)
             if only_here is None or not only_here(visitor.room):
                 return True  # other processes may hold other tabs

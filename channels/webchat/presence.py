@@ -42,6 +42,7 @@ from typing import Any
 
 import socketio
 
+from .direct_emit import emit_to_one
 from .keyed_locks import KeyedLocks
 
 log = logging.getLogger(__name__)
@@ -250,7 +251,10 @@ class LocalFirstRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             and isinstance(target, str)
             and (self.presence.only_here(target) or self.is_connected(target, namespace or "/"))
         ):
-            kwargs["ignore_queue"] = True  # this room's sockets, or this socket, are all here
+            # This room's sockets, or this socket, are all here.
+            if await emit_to_one(self, event, data, namespace or "/", target, skip_sid, None):
+                return None
+            kwargs["ignore_queue"] = True
         return await super().emit(
             event,
             data,

@@ -146,3 +146,32 @@ async def test_a_failed_emit_is_handed_to_the_outbox_and_delivered(
     assert second["id"] > ack2["id"]
     await chat.settle()
     assert len(await deliveries_of(chat.services, cid)) == 1
+
+
+async def test_a_reply_the_socket_layer_fails_to_send_is_not_lost(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure below Socket.IO (the Engine.IO send) reaches the handler, which hands
+    the reply to the outbox. python-socketio's own emit runs each send in a task and
+    never looks at its outcome, so the visitor saw nothing until the next reconnect."""
+    eio = chat.channel.sio.eio
+    original = eio.send_packet
+    failures: list[str] = []
+
+    async def flaky_send(sid: str, pkt: Any) -> None:
+        if not failures and '"author":"bot"' in str(pkt.data):
+            failures.append(str(pkt.data))
+            raise ConnectionResetError("socket buffer gone")
+        await original(sid, pkt)
+
+    monkeypatch.setattr(eio, "send_packet", flaky_send)
+    v = await chat.visitor()
+    await v.wait_for("history")
+    ack = await v.send("How do I reset my password?", "below-1")
+    bot = await v.wait_for("message", is_bot, within=30)
+    assert len(failures) == 1 and RESET_ANSWER in bot["text"]
+    assert bot["id"] > ack["id"]
+    await chat.settle(within=30)
+    (delivery,) = await deliveries_of(chat.services, ack["conversation_id"])
+    assert delivery.message_id == bot["id"] and delivery.status == "sent"
+    assert len([m for m in v.of("message") if is_bot(m)]) == 1
