@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import socketio
 from aiohttp import web
 
+from contactcenter import jsoncodec
 from contactcenter.channel import ChannelContext, Deliver, DeliveryError
 from contactcenter.config import ConfigError
 from contactcenter.domain import CustomerEvent, OutboundMessage
@@ -59,6 +60,7 @@ class WebchatChannel:
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             async_handlers=False,  # one client's events in arrival order
+            json=jsoncodec,
             client_manager=manager,
             cors_allowed_origins=config.cors,
             transports=config.transports,

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from contactcenter import jsoncodec
 from contactcenter.storage.hot import KEPT_INFO, sqlite_error
 from contactcenter.storage.rows import discard_queued, flush_queued
 from contactcenter.storage.sqlite_inline import InlineConnection, inline_connector
@@ -57,7 +58,11 @@ class Database:
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo}
+        json_codec: dict[str, Any] = {
+            "json_serializer": jsoncodec.dumps,
+            "json_deserializer": jsoncodec.loads,
+        }
+        kwargs: dict[str, Any] = {"echo": echo, **json_codec}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
             database = make_url(self.url).database
@@ -90,6 +95,7 @@ class Database:
                 self.write_engine = create_async_engine(
                     self.url,
                     echo=echo,
+                    **json_codec,
                     async_creator=inline_connector(database, pragmas=_PRAGMAS),
                     poolclass=AsyncAdaptedQueuePool,
                     pool_size=1,  # one writer at a time anyway (the lock above)
