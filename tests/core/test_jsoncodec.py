@@ -43,13 +43,12 @@ def test_what_is_written_reads_back_as_the_standard_library_reads_it(value: Any)
     assert jsoncodec.loads(text.encode()) == json.loads(text)
 
 
-def test_nan_and_infinity_keep_the_standard_library_tokens() -> None:
-    """orjson writes them as null; a stored NaN confidence must not come back as None."""
-    value = {"confidence": math.nan, "deep": [{"x": math.inf}], "y": -math.inf}
-    text = jsoncodec.dumps(value)
-    assert text == json.dumps(value, separators=(",", ":"))
-    back = jsoncodec.loads(text)
-    assert math.isnan(back["confidence"]) and back["deep"][0]["x"] == math.inf
+def test_nan_and_infinity_are_written_as_null_and_still_read() -> None:
+    """JSON has no NaN: the standard library's ``NaN`` token broke a browser's JSON.parse."""
+    text = jsoncodec.dumps({"confidence": math.nan, "deep": [{"x": math.inf}]})
+    assert text == '{"confidence":null,"deep":[{"x":null}]}'
+    back = jsoncodec.loads('{"c": NaN, "d": [Infinity, -Infinity]}')
+    assert math.isnan(back["c"]) and back["d"] == [math.inf, -math.inf]
 
 
 def test_other_keyword_arguments_are_honoured() -> None:
@@ -79,3 +78,8 @@ def test_datetimes_are_written_where_the_standard_library_refused_them() -> None
     """The one widening: orjson writes an aware datetime as RFC 3339 text."""
     when = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
     assert jsoncodec.loads(jsoncodec.dumps({"at": when})) == {"at": "2026-11-23T06:00:00+00:00"}
+
+
+def test_text_with_a_lone_surrogate_reads_as_the_standard_library_reads_it() -> None:
+    text = '{"a": "\ud800", "n": 123456789012345678901}'
+    assert jsoncodec.loads(text) == json.loads(text)
