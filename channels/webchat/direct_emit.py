@@ -20,6 +20,8 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+from .room_index import RoomIndex
+
 
 async def emit_to_one(
     manager: Any,
@@ -54,8 +56,9 @@ async def emit_to_one(
     return True
 
 
-class DirectManager(socketio.AsyncManager):  # type: ignore[misc]
-    """The one-process manager, with :func:`emit_to_one` first."""
+class DirectManager(RoomIndex, socketio.AsyncManager):  # type: ignore[misc]
+    """The one-process manager: :func:`emit_to_one` first, and each socket's rooms
+    indexed (``room_index.py``)."""
 
     async def emit(
         self,

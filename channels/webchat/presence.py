@@ -44,6 +44,7 @@ import socketio
 
 from .direct_emit import emit_to_one
 from .keyed_locks import KeyedLocks
+from .room_index import RoomIndex
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ def _notice(kind: str, room: str, host: str) -> str:
     return json.dumps({"kind": kind, "room": room, "host": host})
 
 
-class LocalFirstRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+class LocalFirstRedisManager(RoomIndex, socketio.AsyncRedisManager):  # type: ignore[misc]
     """python-socketio's Redis manager, but an emit to a room whose sockets are all in
     this process, or to one of this process's sockets, is sent here only (see the
     module docstring); the rest is published as before."""
