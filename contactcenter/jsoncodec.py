@@ -14,8 +14,6 @@ library does the job, so nothing that was read or written before is refused
 now. One difference is kept on purpose: a NaN or an infinity is written as
 ``null``, as JSON has no such numbers (the standard library wrote ``NaN``,
 which a browser's ``JSON.parse`` refuses, so the widget could not have read it).
-Without orjson installed (it is a dependency, but a platform without a
-build of it may lack it) the standard library does everything.
 
 The module has the shape python-socketio expects of its ``json`` argument:
 ``dumps(obj, **kwargs)`` and ``loads(text, **kwargs)``.
@@ -26,10 +24,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-try:
-    import orjson
-except ImportError:  # pragma: no cover - orjson is a dependency
-    orjson = None  # type: ignore[assignment]
+import orjson
 
 #: The standard library's compact form, what python-socketio asks for.
 _compact = json.JSONEncoder(separators=(",", ":"))
@@ -43,8 +38,8 @@ _LONG_NUMBER = b"0" * 20
 def dumps(obj: Any, **kwargs: Any) -> str:
     """Compact JSON text of ``obj``. Keyword arguments other than ``separators`` (what
     python-socketio passes) go to the standard library, which honours them."""
-    if orjson is None or (kwargs and (len(kwargs) > 1 or "separators" not in kwargs)):
-        return json.dumps(obj, **kwargs) if kwargs else _compact.encode(obj)
+    if kwargs and (len(kwargs) > 1 or "separators" not in kwargs):
+        return json.dumps(obj, **kwargs)
     try:
         return orjson.dumps(obj).decode()
     except TypeError:  # big integers, non-string keys, what orjson cannot write
@@ -53,7 +48,7 @@ def dumps(obj: Any, **kwargs: Any) -> str:
 
 def loads(text: str | bytes, **kwargs: Any) -> Any:
     """The value of a JSON document; errors are ``json.JSONDecodeError`` (a ValueError)."""
-    if orjson is None or kwargs:
+    if kwargs:
         return json.loads(text, **kwargs)
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     if _LONG_NUMBER in raw.translate(_DIGITS_AS_ZERO):
