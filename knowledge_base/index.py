@@ -59,6 +59,22 @@ _BIGRAM_MULTIPLIER = 1_000_003
 _IDF_TABLE_DRIFT = 0.01
 
 
+#: Below this many scored articles, sorting them all (in C) is faster than
+#: ``heapq.nlargest`` (a Python loop over them): 2.1 vs 8.3 µs for 31, equal near 500.
+_SORT_ALL_BELOW = 400
+
+
+def _largest(n: int, scores: dict[int, float]) -> list[int]:
+    """The ``n`` keys with the highest scores, best first; ties in insertion order.
+
+    The same list as ``heapq.nlargest(n, scores, key=scores.__getitem__)``: both
+    keep equal keys in their original order.
+    """
+    if len(scores) < _SORT_ALL_BELOW:
+        return sorted(scores, key=scores.__getitem__, reverse=True)[:n]
+    return heapq.nlargest(n, scores, key=scores.__getitem__)
+
+
 def _bigram(first: int, second: int) -> int:
     """Bucket (feature id) of the bigram of two unigram feature ids; order matters."""
     return (first * _BIGRAM_MULTIPLIER + second) % BIGRAM_BUCKETS
@@ -397,7 +413,8 @@ class SearchIndex:
                 if score > 0.0:
                     scored.append((score, -slot, best_text))
             hits = []
-            for score, neg_slot, text_index in heapq.nlargest(limit, scored):
+            # At most ``candidates`` entries: sorting them in C beats heapq's Python loop.
+            for score, neg_slot, text_index in sorted(scored, reverse=True)[:limit]:
                 article = self._slots[-neg_slot]
                 assert article is not None
                 hits.append(Hit(article, min(1.0, score), article.texts[text_index]))
@@ -474,7 +491,7 @@ class SearchIndex:
             scores.pop(skip, None)
         slots = self._slots
         want = cfg.candidates
-        top = heapq.nlargest(want + min(self._dead, want), scores, key=scores.__getitem__)
+        top = _largest(want + min(self._dead, want), scores)
         alive = [s for s in top if slots[s] is not None]
         if len(alive) < want and len(top) < len(scores):
             ranked = sorted(scores, key=scores.__getitem__, reverse=True)
