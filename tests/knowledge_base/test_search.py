@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+import knowledge_base.index as index_module
 from knowledge_base import Article, KnowledgeBase, SearchIndex
+from knowledge_base.demo import demo_articles_path
+from knowledge_base.features import words
+from knowledge_base.importers import read_jsonl
 
 
 @pytest.mark.parametrize(
@@ -139,3 +145,36 @@ def test_held_out_search_hides_a_question_or_an_article(demo_kb: KnowledgeBase) 
     assert held_out.score < full.score
     hidden = demo_kb.index.search_held_out(question, "returns", None, limit=3)
     assert all(h.article_id != "returns" for h in hidden)
+
+
+def test_small_index_shortcuts_give_the_same_scores_through_edits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A small index keeps each word's BM25 contributions between searches; an edit must
+    drop them. Same searches and edits with the shortcut off: the same scores, bit for bit."""
+    articles = list(read_jsonl(demo_articles_path()).articles)
+    queries = ["how do i return my jacket", "where is my refund", "can I pay with paypal"]
+    extra = _article("extra", "Refunds for jackets", "how do i get a refund for my jacket")
+
+    def run() -> list[object]:
+        index = SearchIndex(articles)
+        seen: list[object] = []
+
+        def search() -> None:
+            for query in queries:
+                seen.append(index._bm25(words(query)))
+                hits = index.search(query, 10) + index.search_held_out(query, "returns", 1)
+                seen.append([(h.article_id, h.score, h.matched) for h in hits])
+
+        search()
+        index.add(extra)
+        search()
+        index.update(replace(articles[0], title=articles[0].title + " and refunds"))
+        search()
+        index.remove("returns")
+        search()
+        return seen
+
+    shortcut = run()
+    monkeypatch.setattr(index_module, "_CACHED_SLOTS", 0)
+    assert run() == shortcut
