@@ -37,10 +37,15 @@ class GroupCommit(Generic[T, R]):
         run_one: Callable[[T], Awaitable[R]],
         *,
         max_batch: int = 64,
+        hold: float = 0.002,
     ) -> None:
         self._run_batch = run_batch
         self._run_one = run_one
         self.max_batch = max_batch
+        self.hold = hold
+        #: Arrivals overlap: set when a batch forms by itself, cleared by a fruitless hold.
+        self._company_likely = False
+        self.holds = 0  # for tests and metrics: how many times a lone item was held
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0  # for tests and metrics: how many shared transactions ran
@@ -73,6 +78,12 @@ class GroupCommit(Generic[T, R]):
         batch: list[tuple[T, asyncio.Future[R]]] = []
         try:
             while self._queue:
+                if len(self._queue) > 1:
+                    self._company_likely = True
+                elif self._company_likely and self.hold > 0:
+                    self.holds += 1
+                    await asyncio.sleep(self.hold)
+                    self._company_likely = len(self._queue) > 1
                 batch = self._queue[: self.max_batch]
                 del self._queue[: len(batch)]
                 if len(batch) == 1:

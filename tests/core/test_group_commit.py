@@ -99,3 +99,54 @@ async def test_a_cancelled_writer_never_leaves_a_caller_waiting() -> None:
     for task in done:
         with pytest.raises(asyncio.CancelledError):
             task.result()
+
+
+def _recording_group(hold: float) -> tuple[GroupCommit[int, int], list[list[int]]]:
+    """A group whose transactions are recorded: each inner list is one commit."""
+    commits: list[list[int]] = []
+
+    async def run_batch(items: Sequence[int]) -> list[int]:
+        commits.append(list(items))
+        return list(items)
+
+    async def run_one(item: int) -> int:
+        commits.append([item])
+        return item
+
+    return GroupCommit(run_batch, run_one, hold=hold), commits
+
+
+async def test_one_message_at_a_time_is_never_held() -> None:
+    """A quiet system (or one caller after another) writes each message at once."""
+    group, commits = _recording_group(hold=60.0)  # a hold would time the test out
+    for i in range(20):
+        assert await asyncio.wait_for(group.submit(i), 5) == i
+    assert commits == [[i] for i in range(20)]
+    assert group.holds == 0
+
+
+async def test_under_steady_load_lone_arrivals_wait_for_company() -> None:
+    """Once arrivals overlap, a message arriving alone is held so the next ones share
+    its commit: 30 messages a few ms apart take far fewer than 30 transactions, and
+    each caller still gets its own result."""
+    group, commits = _recording_group(hold=0.05)
+    first = [asyncio.create_task(group.submit(n)) for n in (-2, -1)]  # a burst: a batch forms
+    later: list[asyncio.Task[int]] = []
+    for n in range(30):
+        await asyncio.sleep(0.005)
+        later.append(asyncio.create_task(group.submit(n)))
+    results = await asyncio.wait_for(asyncio.gather(*first, *later), 10)
+    assert results == [-2, -1, *range(30)]
+    assert commits[0] == [-2, -1]
+    assert sorted(i for c in commits for i in c) == [-2, -1, *range(30)]  # each once
+    assert len(commits) <= 10, commits
+    assert group.holds >= 1
+
+
+async def test_a_hold_that_finds_no_company_stops_the_holding() -> None:
+    group, commits = _recording_group(hold=0.01)
+    await asyncio.gather(group.submit(1), group.submit(2))  # overlap seen
+    assert await group.submit(3) == 3  # held once, nobody came
+    assert await group.submit(4) == 4  # not held any more
+    assert group.holds == 1
+    assert commits == [[1, 2], [3], [4]]
