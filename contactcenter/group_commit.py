@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
+#: Holds in a row that find no company before holding stops. At 1,000 messages/s
+#: a 2 ms hold finds none one time in seven; three in a row, one in 400.
+FRUITLESS_HOLDS = 3
+
 
 class GroupCommit(Generic[T, R]):
     def __init__(
@@ -43,8 +47,9 @@ class GroupCommit(Generic[T, R]):
         self._run_one = run_one
         self.max_batch = max_batch
         self.hold = hold
-        #: Arrivals overlap: set when a batch forms by itself, cleared by a fruitless hold.
+        #: Arrivals overlap: set when a batch forms by itself, cleared by fruitless holds.
         self._company_likely = False
+        self._fruitless = 0  # holds in a row that found no company
         self.holds = 0  # for tests and metrics: how many times a lone item was held
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -80,10 +85,15 @@ class GroupCommit(Generic[T, R]):
             while self._queue:
                 if len(self._queue) > 1:
                     self._company_likely = True
+                    self._fruitless = 0
                 elif self._company_likely and self.hold > 0:
                     self.holds += 1
                     await asyncio.sleep(self.hold)
-                    self._company_likely = len(self._queue) > 1
+                    if len(self._queue) > 1:
+                        self._fruitless = 0
+                    else:
+                        self._fruitless += 1
+                        self._company_likely = self._fruitless < FRUITLESS_HOLDS
                 batch = self._queue[: self.max_batch]
                 del self._queue[: len(batch)]
                 if len(batch) == 1:

@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from contactcenter.domain import Address, InboundMessage
-from contactcenter.group_commit import GroupCommit
+from contactcenter.group_commit import FRUITLESS_HOLDS, GroupCommit
 from contactcenter.services import Services
 from contactcenter.storage.models import Customer, Message
 
@@ -143,10 +143,12 @@ async def test_under_steady_load_lone_arrivals_wait_for_company() -> None:
     assert group.holds >= 1
 
 
-async def test_a_hold_that_finds_no_company_stops_the_holding() -> None:
+async def test_holds_that_find_no_company_stop_the_holding() -> None:
     group, commits = _recording_group(hold=0.01)
     await asyncio.gather(group.submit(1), group.submit(2))  # overlap seen
-    assert await group.submit(3) == 3  # held once, nobody came
-    assert await group.submit(4) == 4  # not held any more
-    assert group.holds == 1
-    assert commits == [[1, 2], [3], [4]]
+    for n in range(3, 3 + FRUITLESS_HOLDS):
+        assert await group.submit(n) == n  # held, nobody came
+    assert group.holds == FRUITLESS_HOLDS
+    assert await group.submit(99) == 99  # not held any more
+    assert group.holds == FRUITLESS_HOLDS
+    assert commits == [[1, 2], *([n] for n in range(3, 3 + FRUITLESS_HOLDS)), [99]]
