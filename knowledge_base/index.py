@@ -194,6 +194,7 @@ class SearchIndex:
 
     def __init__(self, articles: Iterable[Article] = (), config: IndexConfig | None = None) -> None:
         self.config = config or IndexConfig()
+        self._weights_sum = sum(self.config.neighbour_weights)
         self._lock = threading.RLock()
         self._articles: dict[str, Article] = {}
         self._slot_of: dict[str, int] = {}
@@ -435,7 +436,9 @@ class SearchIndex:
             for score, neg_slot, text_index in sorted(scored, reverse=True)[:limit]:
                 article = self._slots[-neg_slot]
                 assert article is not None
-                hits.append(Hit(article, min(1.0, score), article.texts[text_index]))
+                # article.texts[text_index], without building the tuple of texts
+                text = article.questions[text_index - 1] if text_index else article.title
+                hits.append(Hit(article, min(1.0, score), text))
             return hits
 
     def _word_df(self, word: str) -> int:
@@ -597,14 +600,17 @@ class SearchIndex:
             ids_a, ids_b = word_ids.get(a), word_ids.get(b)
             if ids_a is None or ids_b is None:
                 unseen.add(f"{BIGRAM}{a} {b}")
-            else:
-                known.add(_bigram(ids_a[0], ids_b[0]))
-        df = self._df
-        present = frozenset(f for f in known if df[f])
+            else:  # _bigram(ids_a[0], ids_b[0]), inlined
+                known.add((ids_a[0] * _BIGRAM_MULTIPLIER + ids_b[0]) % BIGRAM_BUCKETS)
+        df, idf2 = self._df, self._idf2
+        # One pass for the known features and their weights. The set is built by adding
+        # them one by one in the order of ``known``, as before (from a bare dict, frozenset
+        # would presize its table: another iteration order, other sums), and the norm sums
+        # the weights in its iteration order, as before: the same floats.
+        weights = {f: idf2[n] for f in known if (n := df[f])}
+        present = frozenset(iter(weights))
         missing = len(unseen) + len(known) - len(present)
-        idf2 = self._idf2
-        weights = {f: idf2[df[f]] for f in present}
-        norm2 = sum(weights.values()) + missing * idf2[0]
+        norm2 = sum(map(weights.__getitem__, present)) + missing * idf2[0]
         return _Query(present, math.sqrt(norm2) or 1.0, weights)
 
     def _feature_set(self, features: array[int]) -> Features:
@@ -665,17 +671,21 @@ class SearchIndex:
         instructions per answer on the demo index (re-ranking runs for 4-10 articles a query).
         """
         cfg = self.config
-        vectors = self._article_vectors(slot)
-        q, weight = query.features, query.weights.__getitem__
+        vectors = self._vectors.get(slot)
+        if vectors is None or abs(vectors.built_at_texts - self._n_texts) * 20 > self._n_texts:
+            vectors = self._article_vectors(slot)
+        else:  # _article_vectors' cache hit, inlined: the usual case
+            self._vectors.move_to_end(slot)
+        q, weight, q_norm = query.features, query.weights.__getitem__, query.norm
         # cosine(query, text) = sum(map(weight, q & t)) / (|query| * |text|); an empty
         # text has norm 1.0 and shares nothing, so its cosine is 0.0 as well.
         sims = [
-            sum(map(weight, q & t)) / (query.norm * norm) if t else 0.0
+            sum(map(weight, q & t)) / (q_norm * norm)
             for t, norm in zip(vectors.texts, vectors.norms, strict=True)
         ]
         centroid_dot = sum(sims)
         if vectors.body:
-            body_sim = sum(map(weight, q & vectors.body)) / (query.norm * vectors.body_norm)
+            body_sim = sum(map(weight, q & vectors.body)) / (q_norm * vectors.body_norm)
             centroid_dot += cfg.body_weight * body_sim
         norm = vectors.centroid_norm
         if hide_text is not None and hide_text < len(sims):
@@ -686,7 +696,7 @@ class SearchIndex:
         # The vote: the best few cosines, best first; zeros add nothing to it.
         weights = cfg.neighbour_weights
         top = sorted(sims, reverse=True)[: len(weights)]
-        vote = sum(map(mul, weights, top)) / sum(weights)
+        vote = sum(map(mul, weights, top)) / self._weights_sum
         score = (1.0 - cfg.centroid_weight) * vote + cfg.centroid_weight * centroid_dot / norm
         # The best text: the last of the texts with the highest positive cosine, else the title.
         best_text = len(sims) - 1 - sims[::-1].index(top[0]) if top[0] > 0.0 else 0
