@@ -53,10 +53,14 @@ class GroupCommit(Generic[T, R]):
         self.holds = 0  # for tests and metrics: how many times a lone item was held
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+        self._hold_over: asyncio.Future[None] | None = None  # set early by flush()
+        self._flushing = 0  # flush() calls waiting: nothing is held meanwhile
         self.batches = 0  # for tests and metrics: how many shared transactions ran
 
     async def submit(self, item: T) -> R:
         """Store ``item`` with whatever else is waiting; returns its own result."""
+        self._check_open()
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         self._ensure_writer()
@@ -64,6 +68,7 @@ class GroupCommit(Generic[T, R]):
 
     async def submit_many(self, items: Sequence[T]) -> list[R | Exception]:
         """Store ``items`` in this order (queued back to back); one result or error each."""
+        self._check_open()
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[R]] = [loop.create_future() for _ in items]
         self._queue.extend(zip(items, futures, strict=True))
@@ -73,6 +78,32 @@ class GroupCommit(Generic[T, R]):
             if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                 raise outcome  # cancelled: the writer was stopped
         return outcomes  # type: ignore[return-value]
+
+    async def flush(self) -> None:
+        """Write what is queued now, without holding it, and wait until it is written.
+
+        Called before the database closes: a writer that woke after it (from a hold,
+        say) would open a new connection on a closed database and leave it to the
+        garbage collector.
+        """
+        self._flushing += 1
+        try:
+            if self._hold_over is not None and not self._hold_over.done():
+                self._hold_over.set_result(None)
+            writer = self._writer
+            if writer is not None and not writer.done():
+                await asyncio.wait({writer})
+        finally:
+            self._flushing -= 1
+
+    async def close(self) -> None:
+        """:meth:`flush`, then refuse anything more (the process is shutting down)."""
+        self._closed = True
+        await self.flush()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("shutting down: nothing more is written")
 
     def _ensure_writer(self) -> None:
         """The first caller with nothing running becomes the writer."""
@@ -86,9 +117,9 @@ class GroupCommit(Generic[T, R]):
                 if len(self._queue) > 1:
                     self._company_likely = True
                     self._fruitless = 0
-                elif self._company_likely and self.hold > 0:
+                elif self._company_likely and self.hold > 0 and not self._flushing:
                     self.holds += 1
-                    await asyncio.sleep(self.hold)
+                    await self._hold()
                     if len(self._queue) > 1:
                         self._fruitless = 0
                     else:
@@ -108,6 +139,17 @@ class GroupCommit(Generic[T, R]):
                 if not future.done():
                     future.cancel()
             self._queue.clear()
+
+    async def _hold(self) -> None:
+        """Wait ``hold`` seconds, or until :meth:`flush` ends the wait."""
+        loop = asyncio.get_running_loop()
+        self._hold_over = over = loop.create_future()
+        timer = loop.call_later(self.hold, _resolve, over)
+        try:
+            await over
+        finally:
+            timer.cancel()
+            self._hold_over = None
 
     async def _together(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
@@ -131,3 +173,8 @@ class GroupCommit(Generic[T, R]):
             return
         if not future.done():
             future.set_result(result)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

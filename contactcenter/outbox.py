@@ -217,6 +217,7 @@ class Dispatcher:
             if not done:
                 log.error("outbox dispatcher did not stop within 10 s")
             self._task = None
+        await self._marks.flush()  # sent marks under way are written before the database closes
 
     async def _run(self) -> None:
         while True:

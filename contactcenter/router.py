@@ -97,6 +97,10 @@ class Router:
         self._count(msg, result, time.perf_counter() - started)
         return result
 
+    async def close(self) -> None:
+        """Finish the transactions under way; called before the database closes."""
+        await self._group.close()
+
     async def handle_many(self, msgs: Sequence[InboundMessage]) -> list[HandleResult | Exception]:
         """Store messages in order, sharing transactions (backfills, IMAP batches).
 

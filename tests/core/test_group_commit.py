@@ -152,3 +152,36 @@ async def test_holds_that_find_no_company_stop_the_holding() -> None:
     assert await group.submit(99) == 99  # not held any more
     assert group.holds == FRUITLESS_HOLDS
     assert commits == [[1, 2], *([n] for n in range(3, 3 + FRUITLESS_HOLDS)), [99]]
+
+
+async def test_closing_writes_a_held_message_at_once_and_refuses_more() -> None:
+    """Shutdown: what is queued or held is written before the database closes (the
+    close does not sit out the hold), and nothing is written after."""
+    group, commits = _recording_group(hold=60.0)  # sitting out this hold would time out
+    await asyncio.gather(group.submit(1), group.submit(2))  # overlap seen: holding on
+    held = asyncio.create_task(group.submit(3))
+    for _ in range(5):  # the caller queues it, the writer starts and holds it
+        await asyncio.sleep(0)
+    assert group.holds == 1 and not held.done()
+    await asyncio.wait_for(group.close(), 5)
+    assert held.done() and held.result() == 3
+    assert commits == [[1, 2], [3]]
+    with pytest.raises(RuntimeError, match="shutting down"):
+        await group.submit(4)
+    with pytest.raises(RuntimeError, match="shutting down"):
+        await group.submit_many([5])
+
+
+async def test_a_flush_leaves_the_group_usable() -> None:
+    """The outbox flushes its sent marks when it stops, and may start again."""
+    group, commits = _recording_group(hold=60.0)
+    await asyncio.gather(group.submit(1), group.submit(2))
+    held = asyncio.create_task(group.submit(3))
+    for _ in range(5):  # the caller queues it, the writer starts and holds it
+        await asyncio.sleep(0)
+    assert group.holds == 1 and not held.done()
+    await asyncio.wait_for(group.flush(), 5)
+    assert held.result() == 3
+    group.hold = 0.01
+    assert await asyncio.wait_for(group.submit(4), 5) == 4
+    assert commits == [[1, 2], [3], [4]]
