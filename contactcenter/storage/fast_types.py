@@ -68,8 +68,17 @@ def _is_sqlite_utc(type_: TypeEngine[Any], dialect: Dialect) -> bool:
     )
 
 
+#: The last second formatted, and its text up to the decimal point. Timestamps of one
+#: moment share it: formatting only the microseconds cost 0.8 against 2.2 µs for
+#: ``isoformat`` (its argument parsing and the offset it writes and we cut). One
+#: tuple, replaced whole, so a reader in another thread never mixes two seconds.
+_second: tuple[tuple[int, int, int, int, int, int], str] = ((0, 0, 0, 0, 0, 0), "")
+
+
 def _utc_to_sqlite_text(value: datetime) -> str:
-    """SQLModel's check (aware datetimes only), then SQLite's text: UTC, no offset."""
+    """SQLModel's check (aware datetimes only), then SQLite's text: UTC, no offset,
+    "YYYY-MM-DD HH:MM:SS.ffffff" (SQLAlchemy's storage format for SQLite)."""
+    global _second
     if not isinstance(value, datetime):
         raise TypeError("SQLite DateTime type only accepts Python datetime objects as input.")
     if value.tzinfo is not UTC:
@@ -80,13 +89,24 @@ def _utc_to_sqlite_text(value: datetime) -> str:
                 "NaiveDatetime for naive storage."
             )
         value = value.astimezone(UTC)
-    # "YYYY-MM-DD HH:MM:SS.ffffff" is always 26 characters; the "+00:00" after it goes.
-    return value.isoformat(" ", "microseconds")[:26]
+    key = (value.year, value.month, value.day, value.hour, value.minute, value.second)
+    last_key, prefix = _second
+    if key != last_key:
+        year, month, day, hour, minute, second = key
+        prefix = f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}."
+        _second = (key, prefix)
+    return f"{prefix}{value.microsecond:06d}"
 
 
 def _sqlite_text_to_utc(value: str | None) -> datetime | None:
     if value is None:
         return None
+    if len(value) == 26:  # the storage format, naive UTC: read it as UTC directly,
+        # 0.2 against 1.7 µs for parsing and then replace(tzinfo=UTC)
+        try:
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            pass  # not that format after all (an offset of its own): the general way
     parsed = datetime.fromisoformat(value)
     if parsed.utcoffset() is None:
         return parsed.replace(tzinfo=UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -55,6 +56,34 @@ def test_other_stored_forms_read_back_alike(text: str) -> None:
     assert FAST_RESULT is not None and SLOW_RESULT is not None
     assert FAST_RESULT(text) == SLOW_RESULT(text)
     assert FAST_RESULT(None) is None
+
+
+def test_a_run_of_moments_is_stored_as_sqlalchemy_would_store_each() -> None:
+    """The fast bind reuses the text of the last second it formatted: moments in the
+    same second, the next second, and back again each get their own exact text."""
+    assert SLOW_BIND is not None and FAST_BIND is not None
+    rng = random.Random(7)
+    base = datetime(2026, 11, 23, 23, 59, 58, tzinfo=UTC)
+    moments = [base + timedelta(microseconds=rng.randrange(0, 3_000_000)) for _ in range(500)]
+    moments += [m.astimezone(timezone(timedelta(hours=5, minutes=30))) for m in moments[:50]]
+    for moment in moments:
+        assert FAST_BIND(moment) == SLOW_BIND(moment)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-23 09:30:00.123+01", "2026-11-23T09:30:00.12345Z", "2026-11-23 09:30:00.12345x"],
+)
+def test_a_text_of_the_storage_length_with_another_form_reads_back_alike(text: str) -> None:
+    """26 characters but not the storage format: read the general way, or refused alike."""
+    assert FAST_RESULT is not None and SLOW_RESULT is not None
+    try:
+        expected = SLOW_RESULT(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            FAST_RESULT(text)
+        return
+    assert FAST_RESULT(text) == expected
 
 
 def test_a_naive_timestamp_is_refused_as_before() -> None:
