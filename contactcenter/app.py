@@ -67,8 +67,7 @@ def create_app(
                     await channel.stop()
                 except Exception:
                     log.exception("channel failed to stop")
-            await services.router.close()  # messages being stored finish on an open database
-            await services.db.dispose()
+            await services.close()
 
     app.cleanup_ctx.append(lifecycle)
     return app

@@ -47,9 +47,9 @@ class GroupCommit(Generic[T, R]):
         self._run_one = run_one
         self.max_batch = max_batch
         self.hold = hold
-        #: Arrivals overlap: set when a batch forms by itself, cleared by fruitless holds.
-        self._company_likely = False
-        self._fruitless = 0  # holds in a row that found no company
+        #: Fruitless holds left before holding stops: FRUITLESS_HOLDS when a batch forms by
+        #: itself or a hold finds company, one less per hold that finds none; 0 = no holding.
+        self._holds_left = 0
         self.holds = 0  # for tests and metrics: how many times a lone item was held
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -115,16 +115,12 @@ class GroupCommit(Generic[T, R]):
         try:
             while self._queue:
                 if len(self._queue) > 1:
-                    self._company_likely = True
-                    self._fruitless = 0
-                elif self._company_likely and self.hold > 0 and not self._flushing:
+                    self._holds_left = FRUITLESS_HOLDS
+                elif self._holds_left and self.hold > 0 and not self._flushing:
                     self.holds += 1
                     await self._hold()
-                    if len(self._queue) > 1:
-                        self._fruitless = 0
-                    else:
-                        self._fruitless += 1
-                        self._company_likely = self._fruitless < FRUITLESS_HOLDS
+                    company = len(self._queue) > 1
+                    self._holds_left = FRUITLESS_HOLDS if company else self._holds_left - 1
                 batch = self._queue[: self.max_batch]
                 del self._queue[: len(batch)]
                 if len(batch) == 1:

@@ -34,6 +34,12 @@ class Services:
     def set_answerer(self, answerer: Answerer) -> None:
         self.router.answerer = answerer
 
+    async def close(self) -> None:
+        """What the router is storing is written, then the database closes. Called once
+        the channels and the outbox dispatcher have stopped, so nothing new comes in."""
+        await self.router.close()
+        await self.db.dispose()
+
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 

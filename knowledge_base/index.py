@@ -671,11 +671,7 @@ class SearchIndex:
         instructions per answer on the demo index (re-ranking runs for 4-10 articles a query).
         """
         cfg = self.config
-        vectors = self._vectors.get(slot)
-        if vectors is None or abs(vectors.built_at_texts - self._n_texts) * 20 > self._n_texts:
-            vectors = self._article_vectors(slot)
-        else:  # _article_vectors' cache hit, inlined: the usual case
-            self._vectors.move_to_end(slot)
+        vectors = self._article_vectors(slot)
         q, weight, q_norm = query.features, query.weights.__getitem__, query.norm
         # cosine(query, text) = sum(map(weight, q & t)) / (|query| * |text|); an empty
         # text has norm 1.0 and shares nothing, so its cosine is 0.0 as well.

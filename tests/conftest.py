@@ -53,8 +53,7 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
         yield svc
     finally:
         await svc.dispatcher.stop()
-        await svc.router.close()
-        await svc.db.dispose()
+        await svc.close()
 
 
 class Api:

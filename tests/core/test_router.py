@@ -239,7 +239,7 @@ async def test_desk_is_told_of_escalations_and_customer_messages(settings, tmp_p
         assert snap["customer"]["identities"][0]["address"] == "alice"
         assert [m["author"] for m in snap["messages"]] == ["customer", "bot"]
     finally:
-        await svc.db.dispose()
+        await svc.close()
 
 
 async def test_a_desk_reply_delivered_twice_is_sent_once(services: Services) -> None:

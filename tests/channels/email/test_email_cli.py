@@ -90,7 +90,7 @@ async def test_backfill_reads_since_a_date_with_progress_and_is_repeatable(
         _, total = await store.quarantined()
         assert total == 1
     finally:
-        await services.db.dispose()
+        await services.close()
 
 
 def test_backfill_needs_a_date_and_a_known_mailbox(tmp_path: Path) -> None:
